@@ -1,0 +1,14 @@
+// Random identifiers: request ids (UUID v4 text) and resource ids shaped like AWS's.
+#pragma once
+
+#include <string>
+
+namespace tollgate {
+
+// "0f8fad5b-d9cb-469f-a165-70867728950e"
+std::string new_request_id();
+
+// `length` characters from [a-z0-9], e.g. "5dews3o6kky6" for application profile ids.
+std::string new_resource_id(size_t length = 12);
+
+}  // namespace tollgate

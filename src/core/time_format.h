@@ -1,0 +1,19 @@
+// UTC time text in the forms the AWS wire formats use.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+
+namespace tollgate {
+
+// "2024-10-01T12:00:00.123Z" (iso8601 with milliseconds, as Bedrock returns timestamps).
+std::string format_iso8601(TimePoint t);
+
+// "20150830T123600Z" (X-Amz-Date). Returns nullopt unless exactly that form and a valid time.
+std::optional<TimePoint> parse_amz_date(std::string_view text);
+std::string format_amz_date(TimePoint t);
+
+}  // namespace tollgate
