@@ -57,6 +57,6 @@ using Status = Result<void>;
 // Returns the error of a failed Result from the enclosing function.
 #define TOLLGATE_TRY(expr)                          \
   do {                                              \
-    if (auto _tollgate_r = (expr); !_tollgate_r.ok()) \
+    if (auto&& _tollgate_r = (expr); !_tollgate_r.ok()) \
       return std::move(_tollgate_r).error();        \
   } while (0)

@@ -1,0 +1,178 @@
+#include "app/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace tollgate::app {
+namespace {
+
+std::string where(const std::string& path, const YAML::Node& node) {
+  const auto& mark = node.Mark();
+  if (mark.is_null()) return path;
+  return path + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+template <class T>
+T scalar(const std::string& path, const YAML::Node& node, std::string_view what) {
+  try {
+    return node.as<T>();
+  } catch (const YAML::Exception&) {
+    throw StartupError(where(path, node) + ": '" + std::string(what) + "' must be " +
+                       (std::is_same_v<T, std::string> ? "a string" : "a number"));
+  }
+}
+
+// A value that may be written as "${ENV_VAR}" to keep secrets out of the file.
+std::string secret(const std::string& path, const YAML::Node& node, std::string_view what) {
+  std::string value = scalar<std::string>(path, node, what);
+  if (value.size() > 3 && value.starts_with("${") && value.ends_with("}")) {
+    std::string var = value.substr(2, value.size() - 3);
+    const char* env = std::getenv(var.c_str());
+    if (!env || !*env) {
+      throw StartupError(where(path, node) + ": '" + std::string(what) + "' refers to the environment variable " + var +
+                         ", which is not set");
+    }
+    return env;
+  }
+  return value;
+}
+
+void check_account(const std::string& path, const YAML::Node& node, const std::string& account) {
+  if (account.size() != 12 || !std::all_of(account.begin(), account.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    throw StartupError(where(path, node) + ": account_id must be 12 digits (quote it: \"123456789012\")");
+  }
+}
+
+void check_known_keys(const std::string& path, const YAML::Node& map, std::initializer_list<std::string_view> known) {
+  for (const auto& item : map) {
+    auto key = item.first.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      std::string list;
+      for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      throw StartupError(where(path, item.first) + ": unknown setting '" + key + "' (known: " + list + ")");
+    }
+  }
+}
+
+auth::AccessKeyCredential read_principal(const std::string& path, const YAML::Node& node) {
+  if (!node.IsMap()) throw StartupError(where(path, node) + ": each principal must be a mapping");
+  check_known_keys(path, node, {"access_key_id", "secret_access_key", "account_id", "name"});
+  for (auto required : {"access_key_id", "secret_access_key", "account_id"}) {
+    if (!node[required]) throw StartupError(where(path, node) + ": principal is missing '" + required + "'");
+  }
+  auth::AccessKeyCredential p;
+  p.access_key_id = scalar<std::string>(path, node["access_key_id"], "access_key_id");
+  p.secret_access_key = secret(path, node["secret_access_key"], "secret_access_key");
+  p.account_id = scalar<std::string>(path, node["account_id"], "account_id");
+  check_account(path, node["account_id"], p.account_id);
+  p.name = node["name"] ? scalar<std::string>(path, node["name"], "name") : p.access_key_id;
+  return p;
+}
+
+auth::ApiKeyCredential read_api_key(const std::string& path, const YAML::Node& node) {
+  if (!node.IsMap()) throw StartupError(where(path, node) + ": each API key must be a mapping");
+  check_known_keys(path, node, {"id", "key", "account_id", "name"});
+  for (auto required : {"id", "key", "account_id"}) {
+    if (!node[required]) throw StartupError(where(path, node) + ": API key is missing '" + required + "'");
+  }
+  auth::ApiKeyCredential k;
+  k.id = scalar<std::string>(path, node["id"], "id");
+  k.key = secret(path, node["key"], "key");
+  k.account_id = scalar<std::string>(path, node["account_id"], "account_id");
+  check_account(path, node["account_id"], k.account_id);
+  k.name = node["name"] ? scalar<std::string>(path, node["name"], "name") : k.id;
+  return k;
+}
+
+}  // namespace
+
+bool Config::only_default_principal() const {
+  return api_keys.empty() && principals.size() == 1 && principals[0].access_key_id == kDefaultAccessKey &&
+         principals[0].secret_access_key == kDefaultSecretKey;
+}
+
+Config default_config() {
+  Config c;
+  c.principals.push_back({kDefaultAccessKey, kDefaultSecretKey, kDefaultAccountId, "local"});
+  return c;
+}
+
+void apply_listen(Config& config, const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    throw StartupError("listen address '" + listen + "' must be ADDR:PORT, e.g. 127.0.0.1:8420");
+  }
+  std::string address = listen.substr(0, colon);
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
+  std::string port_text = listen.substr(colon + 1);
+  char* end = nullptr;
+  long port = std::strtol(port_text.c_str(), &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535) {
+    throw StartupError("listen port '" + port_text + "' must be a number from 0 to 65535 (0 picks a free port)");
+  }
+  config.listen_address = address;
+  config.listen_port = static_cast<uint16_t>(port);
+}
+
+Config load_config(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw StartupError("cannot read the configuration file " + path);
+  } catch (const YAML::ParserException& e) {
+    throw StartupError(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                       ": invalid YAML: " + e.msg);
+  }
+  Config c = default_config();
+  if (root.IsNull()) return c;
+  if (!root.IsMap()) throw StartupError(path + ": the configuration must be a YAML mapping");
+  check_known_keys(path, root, {"listen", "data_dir", "default_region", "principals", "api_keys", "io_threads",
+                                "max_header_bytes", "control_plane_body_bytes", "idle_timeout_ms", "body_timeout_ms",
+                                "shutdown_grace_ms", "log_level"});
+  if (root["listen"]) apply_listen(c, scalar<std::string>(path, root["listen"], "listen"));
+  if (root["data_dir"]) c.data_dir = scalar<std::string>(path, root["data_dir"], "data_dir");
+  if (root["default_region"]) c.default_region = scalar<std::string>(path, root["default_region"], "default_region");
+  if (root["principals"]) {
+    if (!root["principals"].IsSequence()) throw StartupError(where(path, root["principals"]) + ": principals must be a list");
+    c.principals.clear();
+    for (const auto& node : root["principals"]) c.principals.push_back(read_principal(path, node));
+  }
+  if (root["api_keys"]) {
+    if (!root["api_keys"].IsSequence()) throw StartupError(where(path, root["api_keys"]) + ": api_keys must be a list");
+    for (const auto& node : root["api_keys"]) c.api_keys.push_back(read_api_key(path, node));
+  }
+  if (root["io_threads"]) c.io_threads = scalar<size_t>(path, root["io_threads"], "io_threads");
+  if (root["max_header_bytes"]) c.max_header_bytes = scalar<size_t>(path, root["max_header_bytes"], "max_header_bytes");
+  if (root["control_plane_body_bytes"]) {
+    c.control_plane_body_bytes = scalar<size_t>(path, root["control_plane_body_bytes"], "control_plane_body_bytes");
+  }
+  if (root["idle_timeout_ms"]) c.idle_timeout = std::chrono::milliseconds(scalar<int64_t>(path, root["idle_timeout_ms"], "idle_timeout_ms"));
+  if (root["body_timeout_ms"]) c.body_timeout = std::chrono::milliseconds(scalar<int64_t>(path, root["body_timeout_ms"], "body_timeout_ms"));
+  if (root["shutdown_grace_ms"]) {
+    c.shutdown_grace = std::chrono::milliseconds(scalar<int64_t>(path, root["shutdown_grace_ms"], "shutdown_grace_ms"));
+  }
+  if (root["log_level"]) c.log_level = scalar<std::string>(path, root["log_level"], "log_level");
+  if (c.principals.empty() && c.api_keys.empty()) {
+    throw StartupError(path + ": no principals and no API keys: nobody could call tollgate");
+  }
+  return c;
+}
+
+bool is_loopback(const std::string& address) {
+  return address == "localhost" || address == "::1" || address.starts_with("127.");
+}
+
+void check_config(const Config& config) {
+  if (!is_loopback(config.listen_address) && config.only_default_principal()) {
+    throw StartupError("refusing to listen on " + config.listen_address +
+                       ": the only credential is the well-known default principal (test/test). Configure your own "
+                       "principals or API keys with --config, or listen on 127.0.0.1.");
+  }
+}
+
+}  // namespace tollgate::app

@@ -1,0 +1,81 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace tollgate::app {
+namespace {
+
+std::string write_temp(const std::string& text) {
+  static int n = 0;
+  auto path = std::filesystem::temp_directory_path() /
+              ("tollgate-config-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".yaml");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(Config, DefaultsAreTheEmbeddedPrincipalOnLoopback) {
+  Config c = default_config();
+  EXPECT_EQ(c.listen_address, "127.0.0.1");
+  EXPECT_EQ(c.listen_port, kDefaultPort);
+  ASSERT_EQ(c.principals.size(), 1u);
+  EXPECT_EQ(c.principals[0].access_key_id, "test");
+  EXPECT_EQ(c.principals[0].account_id, "123456789012");
+  EXPECT_TRUE(c.only_default_principal());
+  EXPECT_NO_THROW(check_config(c));
+}
+
+TEST(Config, RefusesNonLoopbackWithOnlyTheDefaultPrincipal) {
+  Config c = default_config();
+  apply_listen(c, "0.0.0.0:8420");
+  EXPECT_THROW(check_config(c), StartupError);
+  c.api_keys.push_back({"k1", "secret-token", "123456789012", "ci"});
+  EXPECT_NO_THROW(check_config(c));
+}
+
+TEST(Config, LoadsPrincipalsAndApiKeysWithEnvironmentSecrets) {
+  ::setenv("TOLLGATE_TEST_SECRET", "from-env", 1);
+  Config c = load_config(write_temp(R"(
+listen: 127.0.0.1:0
+data_dir: /tmp/tg
+principals:
+  - access_key_id: AKIDTEAM
+    secret_access_key: ${TOLLGATE_TEST_SECRET}
+    account_id: "111122223333"
+    name: team
+api_keys:
+  - id: key-1
+    key: abc
+    account_id: "111122223333"
+)"));
+  EXPECT_EQ(c.listen_port, 0);
+  EXPECT_EQ(c.data_dir, "/tmp/tg");
+  ASSERT_EQ(c.principals.size(), 1u);
+  EXPECT_EQ(c.principals[0].secret_access_key, "from-env");
+  ASSERT_EQ(c.api_keys.size(), 1u);
+  EXPECT_FALSE(c.only_default_principal());
+}
+
+TEST(Config, ReportsMistakesWithFileAndLine) {
+  auto expect_error = [](const std::string& yaml, const std::string& part) {
+    try {
+      load_config(write_temp(yaml));
+      ADD_FAILURE() << "no error for: " << yaml;
+    } catch (const StartupError& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  expect_error("listen: [1, 2\n", "invalid YAML");
+  expect_error("lisen: 1\n", "unknown setting 'lisen'");
+  expect_error("principals:\n  - access_key_id: a\n    secret_access_key: b\n    account_id: \"12\"\n", ":4:");
+  expect_error("principals:\n  - access_key_id: a\n", "missing 'secret_access_key'");
+  expect_error("listen: nowhere\n", "ADDR:PORT");
+}
+
+}  // namespace
+}  // namespace tollgate::app

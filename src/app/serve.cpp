@@ -1,0 +1,80 @@
+#include "app/serve.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "api/bedrock/control_plane.h"
+#include "api/gateway.h"
+#include "auth/authenticator.h"
+#include "catalog/catalog.h"
+#include "http/server.h"
+#include "profiles/profile_service.h"
+#include "store/sqlite/sqlite_profile_store.h"
+
+namespace tollgate::app {
+namespace {
+
+void print_banner(const Config& config, const std::string& endpoint, const std::filesystem::path& data_dir) {
+  const auto& p = config.principals.empty() ? auth::AccessKeyCredential{} : config.principals.front();
+  std::cout << "tollgate listening on " << endpoint << "\n"
+            << "  data directory: " << data_dir.string() << "\n";
+  if (config.only_default_principal()) {
+    std::cout << "  credentials:    access key " << p.access_key_id << ", secret " << p.secret_access_key
+              << ", account " << p.account_id << " (the embedded default principal)\n"
+              << "  try it:\n"
+              << "    export AWS_ACCESS_KEY_ID=" << p.access_key_id << " AWS_SECRET_ACCESS_KEY=" << p.secret_access_key
+              << " AWS_DEFAULT_REGION=us-east-1\n";
+  } else {
+    std::cout << "  credentials:    " << config.principals.size() << " principal(s) and " << config.api_keys.size()
+              << " API key(s) from the configuration file\n"
+              << "  try it (with one of those access keys in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY):\n";
+  }
+  std::cout << "    aws bedrock create-inference-profile --endpoint-url " << endpoint
+            << " --region us-east-1 --inference-profile-name support-bot-prod --model-source "
+               "copyFrom=arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0 "
+               "--tags key=team,value=growth\n"
+            << "    aws bedrock list-inference-profiles --type-equals APPLICATION --endpoint-url " << endpoint
+            << " --region us-east-1\n"
+            << std::flush;
+}
+
+}  // namespace
+
+int serve(const Config& config) {
+  check_config(config);
+  std::filesystem::path data_dir = std::filesystem::absolute(config.data_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) throw StartupError("cannot create the data directory " + data_dir.string() + ": " + ec.message());
+
+  SystemClock clock;
+  catalog::Catalog catalog = catalog::Catalog::embedded();
+  auto profile_store = store::sqlite::open_profile_store((data_dir / "tollgate.db").string());
+  auth::Authenticator authenticator(config.principals, config.api_keys, clock, config.default_region);
+  profiles::ProfileService profile_service(catalog, *profile_store, clock);
+
+  api::Gateway gateway(authenticator);
+  api::bedrock::register_control_plane(gateway, profile_service, catalog, config.control_plane_body_bytes);
+
+  http::ServerOptions options;
+  options.address = config.listen_address;
+  options.port = config.listen_port;
+  options.io_threads = config.io_threads;
+  options.max_header_bytes = config.max_header_bytes;
+  options.idle_timeout = config.idle_timeout;
+  options.body_timeout = config.body_timeout;
+  options.shutdown_grace = config.shutdown_grace;
+  http::Server server(options, gateway);
+  server.listen();
+
+  std::string host = config.listen_address.find(':') != std::string::npos ? "[" + config.listen_address + "]"
+                                                                            : config.listen_address;
+  print_banner(config, "http://" + host + ":" + std::to_string(server.port()), data_dir);
+  server.run(/*handle_signals=*/true);
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace tollgate::app

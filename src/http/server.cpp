@@ -1,0 +1,288 @@
+#include "http/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <csignal>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include <spdlog/spdlog.h>
+
+namespace tollgate::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// After refusing a request whose body is still arriving, keep reading (and
+// discarding) for a while so the client sees our answer instead of a reset.
+constexpr std::chrono::seconds kLingerTime{3};
+constexpr size_t kLingerMaxBytes = 64 * 1024 * 1024;
+
+struct Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  bool idle = true;  // waiting for the next request; touched only on the connection's strand
+  std::string remote;
+};
+
+Request to_request(const bhttp::request_parser<bhttp::string_body>& parser, const std::string& remote) {
+  const auto& msg = parser.get();
+  Request req;
+  req.method = std::string(msg.method_string());
+  std::string_view target = msg.target();
+  size_t q = target.find('?');
+  req.path = std::string(target.substr(0, q));
+  if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
+  for (const auto& field : msg) {
+    req.headers.push_back({std::string(field.name_string()), std::string(field.value())});
+  }
+  req.remote_address = remote;
+  return req;
+}
+
+bhttp::response<bhttp::string_body> to_beast(Response&& res, bool keep_alive) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), 11};
+  for (auto& h : res.headers) out.insert(h.name, h.value);
+  out.body() = std::move(res.body);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  return out;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions opts, RequestHandler& h) : options(std::move(opts)), handler(h) {}
+
+  ServerOptions options;
+  RequestHandler& handler;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  asio::signal_set signals{io};
+  asio::strand<asio::io_context::executor_type> control{io.get_executor()};  // serialises shutdown steps
+  asio::steady_timer grace_timer{control};
+  std::mutex mu;
+  std::unordered_set<std::shared_ptr<Connection>> connections;  // guarded by mu
+  std::atomic<bool> stopping{false};
+  uint16_t bound_port = 0;
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  asio::awaitable<bool> write(Connection& conn, Response res, bool keep_alive);
+  asio::awaitable<void> linger_close(Connection& conn);
+  Response safe_handle(Request& req);
+  void begin_shutdown();
+  void forget(const std::shared_ptr<Connection>& conn);
+};
+
+asio::awaitable<void> Server::Impl::accept_loop() {
+  while (!stopping) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kNoThrow);
+    if (ec) {
+      if (stopping || ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer backoff(io, std::chrono::milliseconds(50));
+      co_await backoff.async_wait(kNoThrow);
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    auto endpoint = conn->stream.socket().remote_endpoint(ignored);
+    if (!ignored) conn->remote = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    {
+      std::lock_guard lock(mu);
+      connections.insert(conn);
+    }
+    asio::co_spawn(conn->stream.get_executor(), serve(conn), asio::detached);
+  }
+}
+
+Response Server::Impl::safe_handle(Request& req) {
+  try {
+    return handler.handle(req);
+  } catch (const std::exception& e) {
+    spdlog::error("unhandled exception serving {} {}: {}", req.method, req.path, e.what());
+    return handler.reject(req, Error(ErrorCode::InternalServer, "The server encountered an internal error.", e.what()));
+  }
+}
+
+asio::awaitable<bool> Server::Impl::write(Connection& conn, Response res, bool keep_alive) {
+  auto msg = to_beast(std::move(res), keep_alive);
+  conn.stream.expires_after(options.write_timeout);
+  auto [ec, n] = co_await bhttp::async_write(conn.stream, msg, kNoThrow);
+  co_return !ec;
+}
+
+asio::awaitable<void> Server::Impl::linger_close(Connection& conn) {
+  boost::system::error_code ignored;
+  conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  conn.stream.expires_after(kLingerTime);
+  std::array<char, 16 * 1024> sink{};
+  size_t drained = 0;
+  while (drained < kLingerMaxBytes) {
+    auto [ec, n] = co_await conn.stream.async_read_some(asio::buffer(sink), kNoThrow);
+    if (ec) break;
+    drained += n;
+  }
+}
+
+asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
+  beast::flat_buffer buffer;
+  bool linger = false;
+  while (!stopping) {
+    conn->idle = true;
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+    conn->stream.expires_after(options.idle_timeout);
+    auto [ec, n] = co_await bhttp::async_read_header(conn->stream, buffer, parser, kNoThrow);
+    conn->idle = false;
+    if (ec == bhttp::error::header_limit) {
+      Request partial;
+      partial.remote_address = conn->remote;
+      co_await write(*conn, handler.reject(partial, Error(ErrorCode::RequestHeaderFieldsTooLarge,
+          "The request headers exceed " + std::to_string(options.max_header_bytes) +
+          " bytes; send fewer or shorter headers.")), false);
+      linger = true;
+      break;
+    }
+    if (ec) break;  // end of stream, timeout while idle, reset or garbage: nothing to answer
+
+    Request req = to_request(parser, conn->remote);
+    size_t limit = handler.body_limit(req);
+    auto too_large = [&] {
+      return handler.reject(req, Error(ErrorCode::RequestEntityTooLarge,
+          "The request body exceeds the " + std::to_string(limit) + "-byte limit of this operation; send a smaller body."));
+    };
+    if (auto length = parser.content_length(); length && *length > limit) {
+      co_await write(*conn, too_large(), false);
+      linger = true;
+      break;
+    }
+    parser.body_limit(limit);
+    if (auto expect = req.header("Expect"); expect && header_name_equals(*expect, "100-continue")) {
+      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+      conn->stream.expires_after(options.write_timeout);
+      auto [wec, wn] = co_await bhttp::async_write(conn->stream, cont, kNoThrow);
+      if (wec) break;
+    }
+    if (!parser.is_done()) {
+      conn->stream.expires_after(options.body_timeout);
+      auto [bec, bn] = co_await bhttp::async_read(conn->stream, buffer, parser, kNoThrow);
+      if (bec == bhttp::error::body_limit) {
+        co_await write(*conn, too_large(), false);
+        linger = true;
+        break;
+      }
+      if (bec == beast::error::timeout) {
+        co_await write(*conn, handler.reject(req, Error(ErrorCode::RequestTimeout,
+            "The request body did not arrive within " +
+            std::to_string(options.body_timeout.count() / 1000) + " seconds; send it faster.")), false);
+        break;
+      }
+      if (bec) break;
+    }
+    req.body = std::move(parser.get().body());
+    bool keep_alive = parser.get().keep_alive() && !stopping;
+    if (!co_await write(*conn, safe_handle(req), keep_alive) || !keep_alive) break;
+  }
+  if (linger) co_await linger_close(*conn);
+  boost::system::error_code ignored;
+  conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  conn->stream.socket().close(ignored);
+  forget(conn);
+}
+
+void Server::Impl::forget(const std::shared_ptr<Connection>& conn) {
+  std::lock_guard lock(mu);
+  connections.erase(conn);
+  if (stopping && connections.empty()) {
+    asio::post(control, [this] { grace_timer.cancel(); });
+  }
+}
+
+void Server::Impl::begin_shutdown() {
+  if (stopping.exchange(true)) return;
+  spdlog::info("shutting down: no new connections; finishing requests in flight");
+  boost::system::error_code ignored;
+  acceptor.close(ignored);
+  signals.cancel(ignored);
+  std::lock_guard lock(mu);
+  for (const auto& conn : connections) {
+    asio::post(conn->stream.get_executor(), [conn] {
+      if (conn->idle) conn->stream.cancel();
+    });
+  }
+  if (connections.empty()) return;
+  grace_timer.expires_after(options.shutdown_grace);
+  grace_timer.async_wait([this](boost::system::error_code ec) {
+    if (!ec) {
+      spdlog::warn("shutdown grace period over; closing the remaining connections");
+      io.stop();
+    }
+  });
+}
+
+Server::Server(ServerOptions options, RequestHandler& handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+
+Server::~Server() = default;
+
+void Server::listen() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(impl_->options.address, ec);
+  if (ec) throw StartupError("'" + impl_->options.address + "' is not an IP address: " + ec.message());
+  tcp::endpoint endpoint(address, impl_->options.port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw StartupError("cannot listen on " + impl_->options.address + ":" + std::to_string(impl_->options.port) +
+                       ": " + ec.message());
+  }
+  impl_->bound_port = acceptor.local_endpoint().port();
+}
+
+uint16_t Server::port() const { return impl_->bound_port; }
+
+void Server::run(bool handle_signals) {
+  auto& impl = *impl_;
+  if (handle_signals) {
+    impl.signals.add(SIGINT);
+    impl.signals.add(SIGTERM);
+    impl.signals.async_wait(asio::bind_executor(impl.control, [&impl](boost::system::error_code ec, int) {
+      if (!ec) impl.begin_shutdown();
+    }));
+  }
+  asio::co_spawn(impl.io, impl.accept_loop(), asio::detached);
+  size_t threads = impl.options.io_threads ? impl.options.io_threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (size_t i = 1; i < threads; ++i) pool.emplace_back([&impl] { impl.io.run(); });
+  impl.io.run();
+  for (auto& t : pool) t.join();
+}
+
+void Server::stop() {
+  asio::post(impl_->control, [this] { impl_->begin_shutdown(); });
+}
+
+}  // namespace tollgate::http

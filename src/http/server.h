@@ -1,0 +1,65 @@
+// The HTTP/1.1 server: one listener, keep-alive, bounded header and body sizes,
+// idle and slow-client timeouts, graceful shutdown. Boost.Beast/Asio with C++20
+// coroutines live in server.cpp only.
+//
+// The server knows nothing of AWS: the RequestHandler above it chooses each
+// request's body limit and encodes every answer, including the server's own
+// refusals (oversized header or body), in the protocol of the API addressed.
+//
+// Thread-safety: handle() and reject() are called concurrently from the io threads.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+#include "http/message.h"
+
+namespace tollgate::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;                  // 0 = any free port (see Server::port())
+  size_t io_threads = 0;              // 0 = one per core
+  size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait and whole-header deadline
+  std::chrono::milliseconds body_timeout{120'000};   // to receive the whole body once headers arrived
+  std::chrono::milliseconds write_timeout{120'000};
+  std::chrono::milliseconds shutdown_grace{10'000};  // in-flight requests get this long after a stop
+};
+
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  // Largest body accepted for this request; `request` has its headers only.
+  virtual size_t body_limit(const Request& request) const = 0;
+  virtual Response handle(Request& request) = 0;
+  // The answer to a request the server refused itself; `request` may hold only
+  // some or none of its headers.
+  virtual Response reject(const Request& request, const Error& error) = 0;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, RequestHandler& handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; throws StartupError when the address cannot be bound.
+  void listen();
+  uint16_t port() const;
+  // Serves until stop() or, when handle_signals, SIGINT/SIGTERM; then drains.
+  void run(bool handle_signals);
+  // Stops accepting, lets in-flight requests finish (up to shutdown_grace). Thread-safe.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tollgate::http

@@ -1,0 +1,96 @@
+// The Bedrock control plane for inference profiles, as plain logic on plain
+// structs: validation of every field against the service model, resolution of
+// identifiers (id, ARN, and the helpful errors for a name or an ARN of the wrong
+// kind), application profiles from the store and system-defined ones from the
+// catalog, and tags. No JSON or HTTP here: api/bedrock adapts it to the wire.
+//
+// Thread-safety: safe to call concurrently (the store serialises writes).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "core/tag.h"
+#include "store/profile_store.h"
+
+namespace tollgate::profiles {
+
+// Who is calling, and where: profiles are regional resources of one account.
+struct Caller {
+  std::string account_id;
+  std::string region;
+};
+
+enum class ProfileType { SystemDefined, Application };
+std::string_view to_string(ProfileType type);
+
+// GetInferenceProfile's answer and one ListInferenceProfiles summary.
+struct ProfileView {
+  std::string name;
+  std::string description;  // empty = absent
+  std::string arn;
+  std::string id;
+  ProfileType type = ProfileType::Application;
+  std::vector<std::string> model_arns;
+  std::optional<TimePoint> created_at;
+  std::optional<TimePoint> updated_at;
+};
+
+struct CreateRequest {
+  std::string name;
+  std::optional<std::string> description;
+  std::optional<std::string> client_request_token;
+  std::string copy_from;
+  std::vector<Tag> tags;
+};
+
+struct ListRequest {
+  std::optional<ProfileType> type;  // AWS lists SYSTEM_DEFINED when absent
+  std::optional<int64_t> max_results;
+  std::optional<std::string> next_token;
+};
+
+struct ListPage {
+  std::vector<ProfileView> profiles;
+  std::optional<std::string> next_token;
+};
+
+inline constexpr int64_t kDefaultListMaxResults = 100;
+
+class ProfileService {
+ public:
+  ProfileService(const catalog::Catalog& catalog, store::ProfileStore& store, const Clock& clock);
+
+  Result<ProfileView> create(const Caller& caller, const CreateRequest& request);
+  Result<ProfileView> get(const Caller& caller, std::string_view identifier);
+  Result<ListPage> list(const Caller& caller, const ListRequest& request);
+  Status remove(const Caller& caller, std::string_view identifier);
+
+  Status tag(const Caller& caller, std::string_view resource_arn, const std::vector<Tag>& tags);
+  Status untag(const Caller& caller, std::string_view resource_arn, const std::vector<std::string>& tag_keys);
+  Result<std::vector<Tag>> list_tags(const Caller& caller, std::string_view resource_arn);
+
+ private:
+  struct Resolved;  // an identifier resolved to a system profile or an application profile
+  Result<Resolved> resolve(const Caller& caller, std::string_view identifier);
+  Result<store::ApplicationProfile> resolve_taggable(const Caller& caller, std::string_view resource_arn);
+  Result<std::vector<std::string>> model_arns_for_source(const Caller& caller, std::string_view copy_from);
+  Result<ProfileView> create_new(const Caller& caller, const CreateRequest& request);
+  Error not_found_with_hint(const Caller& caller, std::string_view identifier, std::string_view why);
+  ProfileView view_of(const Caller& caller, const catalog::SystemProfile& profile) const;
+  Result<ListPage> list_system(const Caller& caller, const std::string& after, size_t limit);
+  Result<ListPage> list_application(const Caller& caller, const std::string& after, size_t limit);
+
+  const catalog::Catalog& catalog_;
+  store::ProfileStore& store_;
+  const Clock& clock_;
+};
+
+ProfileView view_of(const store::ApplicationProfile& profile);
+
+}  // namespace tollgate::profiles

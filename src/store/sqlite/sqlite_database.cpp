@@ -1,0 +1,157 @@
+#include "store/sqlite/sqlite_database.h"
+
+#include <sqlite3.h>
+
+#include <string>
+
+namespace tollgate::store::sqlite {
+
+Database::Database(const std::string& path) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StartupError("cannot open the database " + path + ": " + message);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+    if (auto s = exec(pragma); !s.ok()) throw StartupError("cannot configure the database " + path + ": " + s.error().detail());
+  }
+}
+
+Database::~Database() { sqlite3_close(db_); }
+
+int Database::changes() const { return sqlite3_changes(db_); }
+
+Error Database::error(std::string_view what) const {
+  return Error(ErrorCode::InternalServer, "The service could not complete the request because of a storage error; retry it.",
+               std::string(what) + ": " + sqlite3_errmsg(db_));
+}
+
+Status Database::exec(std::string_view sql) {
+  char* message = nullptr;
+  std::string text(sql);
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string detail = text + ": " + (message ? message : "unknown error");
+    sqlite3_free(message);
+    return Error(ErrorCode::InternalServer, "The service could not complete the request because of a storage error; retry it.",
+                 detail);
+  }
+  return {};
+}
+
+Result<Statement> Database::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+    return error("prepare " + std::string(sql));
+  }
+  return Statement(*this, stmt);
+}
+
+void Database::migrate(std::string_view component, const std::vector<Migration>& migrations) {
+  auto guard = lock();
+  auto fail = [&](const Status& s) {
+    throw StartupError("schema migration of " + std::string(component) + " failed: " + s.error().detail());
+  };
+  if (auto s = exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " component TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,"
+                    " PRIMARY KEY (component, version))");
+      !s.ok()) {
+    fail(s);
+  }
+  int64_t current = 0;
+  {
+    auto stmt = prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = ?");
+    if (!stmt.ok()) fail(stmt.error());
+    stmt->bind(1, component);
+    if (auto row = stmt->step(); !row.ok()) fail(row.error());
+    current = stmt->integer(0);
+  }
+  int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (current > latest) {
+    throw StartupError("the database schema of " + std::string(component) + " is at version " +
+                       std::to_string(current) + ", newer than this tollgate (" + std::to_string(latest) +
+                       "); use a newer tollgate or another data directory");
+  }
+  for (const auto& m : migrations) {
+    if (m.version <= current) continue;
+    Transaction tx(*this);
+    if (auto s = tx.begin(); !s.ok()) fail(s);
+    if (auto s = exec(m.sql); !s.ok()) fail(s);
+    auto record = prepare("INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, datetime('now'))");
+    if (!record.ok()) fail(record.error());
+    record->bind(1, component).bind(2, m.version);
+    if (auto s = record->run(); !s.ok()) fail(s);
+    if (auto s = tx.commit(); !s.ok()) fail(s);
+  }
+}
+
+Transaction::Transaction(Database& db) : db_(db) {}
+
+Transaction::~Transaction() {
+  if (open_) (void)db_.exec("ROLLBACK");
+}
+
+Status Transaction::begin() {
+  TOLLGATE_TRY(db_.exec("BEGIN IMMEDIATE"));
+  open_ = true;
+  return {};
+}
+
+Status Transaction::commit() {
+  TOLLGATE_TRY(db_.exec("COMMIT"));
+  open_ = false;
+  return {};
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  constraint_failed_ = false;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Result<bool> Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  constraint_failed_ = (rc & 0xff) == SQLITE_CONSTRAINT;
+  return db_->error(std::string("step ") + sqlite3_sql(stmt_));
+}
+
+Status Statement::run() {
+  while (true) {
+    auto row = step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) return {};
+  }
+}
+
+std::string Statement::text(int column) const {
+  const auto* p = sqlite3_column_text(stmt_, column);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
+           : std::string();
+}
+
+int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
+}  // namespace tollgate::store::sqlite

@@ -1,0 +1,101 @@
+// A thin RAII layer over one SQLite connection: WAL mode, foreign keys on,
+// versioned schema migrations, and transactions that roll back unless committed.
+// sqlite3.h stays in the .cpp files.
+//
+// Thread-safety: one connection guarded by a mutex; take `lock()` for the span
+// of a transaction.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace tollgate::store::sqlite {
+
+struct Migration {
+  int version;
+  std::string_view sql;
+};
+
+class Statement;
+
+class Database {
+ public:
+  // Opens (creating if needed) the file at `path`; ":memory:" for a private
+  // in-memory database. Throws StartupError when it cannot be opened.
+  explicit Database(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Applies, in order and each in its own transaction, the migrations of
+  // `component` newer than the version recorded. Throws StartupError on failure
+  // or when the database is newer than this binary.
+  void migrate(std::string_view component, const std::vector<Migration>& migrations);
+
+  std::unique_lock<std::mutex> lock() { return std::unique_lock(mu_); }
+  Status exec(std::string_view sql);
+  Result<Statement> prepare(std::string_view sql);
+  sqlite3* handle() { return db_; }
+  // Rows changed by the last INSERT, UPDATE or DELETE.
+  int changes() const;
+  Error error(std::string_view what) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::mutex mu_;
+};
+
+// Rolls back on destruction unless commit() succeeded. The caller holds the lock.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  Status begin();
+  Status commit();
+
+ private:
+  Database& db_;
+  bool open_ = false;
+};
+
+class Statement {
+ public:
+  Statement(Database& db, sqlite3_stmt* stmt) : db_(&db), stmt_(stmt) {}
+  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Statement& operator=(Statement&&) = delete;
+  ~Statement();
+
+  Statement& bind(int index, std::string_view text);
+  Statement& bind(int index, int64_t value);
+  Statement& bind_null(int index);
+  // Makes the statement ready to run again with new bindings.
+  void reset();
+
+  // Steps once: true when a row is available, false when done.
+  Result<bool> step();
+  // Steps to completion (for statements that return no rows).
+  Status run();
+  // SQLITE_CONSTRAINT from the last step (a unique or foreign key violation).
+  bool constraint_failed() const { return constraint_failed_; }
+
+  std::string text(int column) const;
+  int64_t integer(int column) const;
+  bool is_null(int column) const;
+
+ private:
+  Database* db_;
+  sqlite3_stmt* stmt_;
+  bool constraint_failed_ = false;
+};
+
+}  // namespace tollgate::store::sqlite
