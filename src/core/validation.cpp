@@ -49,6 +49,27 @@ Status check_pattern(std::string_view field, std::string_view value, const Patte
                                           std::string(pattern.text) + " (" + std::string(pattern.hint) + ")");
 }
 
+Status check_enum(std::string_view field, std::string_view value, std::initializer_list<std::string_view> allowed) {
+  for (auto a : allowed) {
+    if (a == value) return {};
+  }
+  std::string set;
+  for (auto a : allowed) set += (set.empty() ? "" : ", ") + std::string(a);
+  return Error(ErrorCode::Validation, "1 validation error detected: Value '" + quote_value(value) + "' at '" +
+                                          std::string(field) +
+                                          "' failed to satisfy constraint: Member must satisfy enum value set: [" +
+                                          set + "]");
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
 Status check_string(std::string_view field, std::string_view value, size_t min, size_t max, const Pattern& pattern) {
   TOLLGATE_TRY(check_length(field, value, min, max));
   return check_pattern(field, value, pattern);

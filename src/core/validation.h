@@ -5,8 +5,10 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -28,6 +30,12 @@ bool matches_word_pattern(std::string_view value, std::string_view extra_word_ch
 Status check_length(std::string_view field, std::string_view value, size_t min, size_t max);
 Status check_pattern(std::string_view field, std::string_view value, const Pattern& pattern);
 Status check_string(std::string_view field, std::string_view value, size_t min, size_t max, const Pattern& pattern);
+
+// The value must be one of `allowed` (a model enum).
+Status check_enum(std::string_view field, std::string_view value, std::initializer_list<std::string_view> allowed);
+
+// "a, b, c"
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
 
 // Truncates a value for quoting in an error message.
 std::string quote_value(std::string_view value);

@@ -67,15 +67,6 @@ Error pattern_error(std::string_view field, std::string_view value, const Patter
       .error();
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += sep;
-    out += item;
-  }
-  return out;
-}
-
 std::string encode_token(ProfileType type, const std::string& last_id) {
   return base64_encode(std::string("1|") + (type == ProfileType::Application ? "A" : "S") + "|" + last_id);
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "api/json_body.h"
+#include "core/arn.h"
 #include "core/time_format.h"
 #include "core/validation.h"
 
@@ -71,16 +72,6 @@ std::optional<std::string> query_value(const std::vector<std::pair<std::string, 
     if (k == name) return v;
   }
   return std::nullopt;
-}
-
-Status check_enum(std::string_view field, const std::string& value, std::initializer_list<std::string_view> allowed) {
-  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return {};
-  std::string set;
-  for (auto a : allowed) set += (set.empty() ? "" : ", ") + std::string(a);
-  return Error(ErrorCode::Validation, "1 validation error detected: Value '" + quote_value(value) + "' at '" +
-                                          std::string(field) +
-                                          "' failed to satisfy constraint: Member must satisfy enum value set: [" +
-                                          set + "]");
 }
 
 Result<http::Response> create_profile(profiles::ProfileService& service, const Call& call) {
@@ -229,34 +220,33 @@ Result<http::Response> list_models(const catalog::Catalog& catalog, const Call& 
   return ok_json(json::object{{"modelSummaries", std::move(summaries)}});
 }
 
-Result<http::Response> get_model(const catalog::Catalog& catalog, const Call& call) {
-  std::string_view id = call.label;
-  TOLLGATE_TRY(check_length("modelIdentifier", id, 1, 2048));
-  std::string region = call.auth.region;
-  if (id.starts_with("arn:")) {
-    size_t marker = id.find("::foundation-model/");
-    auto parts_ok = marker != std::string_view::npos && id.starts_with("arn:aws");
-    if (!parts_ok) {
-      return Error(ErrorCode::Validation, "modelIdentifier must be a model id (e.g. anthropic.claude-3-haiku-20240307-v1:0) "
-                                          "or a foundation-model ARN (arn:aws:bedrock:REGION::foundation-model/MODEL_ID).");
-    }
-    std::string_view head = id.substr(0, marker);  // arn:aws:bedrock:REGION
-    region = std::string(head.substr(head.rfind(':') + 1));
-    id = id.substr(marker + std::string_view("::foundation-model/").size());
-  }
+Result<http::Response> describe_model(const catalog::Catalog& catalog, std::string_view id, const std::string& region) {
   const auto* model = catalog.find_model(id);
   if (!model) {
     return Error(ErrorCode::ResourceNotFound, "The foundation model '" + std::string(id) +
                                                   "' does not exist. List models with ListFoundationModels.");
   }
   if (!model->offered_in(region)) {
-    std::string regions;
-    for (const auto& r : model->regions) regions += (regions.empty() ? "" : ", ") + r;
     return Error(ErrorCode::ResourceNotFound, "The foundation model '" + model->model_id +
                                                   "' is not offered in region " + region + "; it is offered in: " +
-                                                  regions + ".");
+                                                  join(model->regions) + ".");
   }
   return ok_json(json::object{{"modelDetails", model_json(*model, region)}});
+}
+
+Result<http::Response> get_model(const catalog::Catalog& catalog, const Call& call) {
+  std::string_view id = call.label;
+  TOLLGATE_TRY(check_length("modelIdentifier", id, 1, 2048));
+  if (looks_like_arn(id)) {
+    auto arn = parse_arn(id);
+    if (!arn || arn->service != "bedrock" || arn->resource_type != "foundation-model" || !arn->account.empty() ||
+        arn->region.empty()) {
+      return Error(ErrorCode::Validation, "modelIdentifier must be a model id (e.g. anthropic.claude-3-haiku-20240307-v1:0) "
+                                          "or a foundation-model ARN (arn:aws:bedrock:REGION::foundation-model/MODEL_ID).");
+    }
+    return describe_model(catalog, arn->resource_id, arn->region);
+  }
+  return describe_model(catalog, id, call.auth.region);
 }
 
 }  // namespace
