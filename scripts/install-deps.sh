@@ -31,5 +31,5 @@ if [ "${1:-}" = "--with-test-tools" ]; then
     exit 1
   fi
   command -v npm >/dev/null 2>&1 || { echo "install-deps: npm is required for the JS SDK tests" >&2; exit 1; }
-  (cd "$here/test/e2e" && { [ -d node_modules/@aws-sdk/client-bedrock ] || npm ci --no-audit --no-fund --loglevel=error; })
+  "$here/test/e2e/install-node-deps.sh"
 fi

@@ -151,6 +151,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
     conn->idle = true;
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+    parser.body_limit(boost::none);  // the real limit depends on the operation: set once headers are in
     conn->stream.expires_after(options.idle_timeout);
     auto [ec, n] = co_await bhttp::async_read_header(conn->stream, buffer, parser, kNoThrow);
     conn->idle = false;

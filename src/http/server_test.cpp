@@ -113,6 +113,15 @@ TEST_F(ServerTest, AnswersOversizedBodyWithAnErrorNotAReset) {
   EXPECT_EQ(handler_.handled.load(), 0);
 }
 
+TEST_F(ServerTest, AnswersBodiesOverBeastsDefaultLimit) {
+  start();
+  int fd = connect_client();
+  send_all(fd, "POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: 2000000\r\n\r\n");
+  std::string res = read_response(fd);
+  EXPECT_NE(res.find("413"), std::string::npos) << res;
+  ::close(fd);
+}
+
 TEST_F(ServerTest, AnswersOversizedChunkedBody) {
   start();
   int fd = connect_client();

@@ -1,0 +1,189 @@
+// End-to-end: the AWS SDK for JavaScript v3 (@aws-sdk/client-bedrock, pinned in
+// test/e2e/package-lock.json) against the real tollgate binary.
+//
+// Run: TOLLGATE_BINARY=build/tollgate node --test test/e2e/js/bedrock.test.mjs
+// Needs test/e2e/node_modules (scripts/install-deps.sh --with-test-tools); without
+// it the suite fails and says so.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { missingDependencies } from './deps.mjs';
+import { ACCESS_KEY, ACCOUNT_ID, E2E_CONFIG, SECRET_KEY, startGateway } from './gateway.mjs';
+
+const problem = missingDependencies();
+if (problem) throw new Error(problem);
+
+const {
+  BedrockClient,
+  CreateInferenceProfileCommand,
+  DeleteInferenceProfileCommand,
+  GetInferenceProfileCommand,
+  ListInferenceProfilesCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  paginateListInferenceProfiles,
+} = await import('@aws-sdk/client-bedrock');
+
+// Nothing from the user's AWS configuration may reach the SDK (a profile, region,
+// endpoint override or AWS_BEARER_TOKEN_BEDROCK would change what it sends).
+const scratch = mkdtempSync(join(tmpdir(), 'tollgate-e2e-js-aws-'));
+for (const key of Object.keys(process.env)) if (key.startsWith('AWS_')) delete process.env[key];
+process.env.AWS_CONFIG_FILE = join(scratch, 'config');
+process.env.AWS_SHARED_CREDENTIALS_FILE = join(scratch, 'credentials');
+process.env.AWS_EC2_METADATA_DISABLED = 'true';
+writeFileSync(process.env.AWS_CONFIG_FILE, '');
+writeFileSync(process.env.AWS_SHARED_CREDENTIALS_FILE, '');
+
+const REGION = 'us-east-1';
+const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
+const HAIKU_ARN = `arn:aws:bedrock:${REGION}::foundation-model/${HAIKU}`;
+const APP_ARN = new RegExp(`^arn:aws:bedrock:${REGION}:${ACCOUNT_ID}:application-inference-profile/([a-z0-9]{12})$`);
+
+function bedrock(endpoint, secretAccessKey = SECRET_KEY) {
+  return new BedrockClient({
+    region: REGION,
+    endpoint,
+    credentials: { accessKeyId: ACCESS_KEY, secretAccessKey },
+    maxAttempts: 1,
+  });
+}
+
+const tagMap = (tags) => Object.fromEntries(tags.map((t) => [t.key, t.value]));
+
+async function collect(client, pageSize, input) {
+  const pages = [];
+  for await (const page of paginateListInferenceProfiles({ client, pageSize }, input)) pages.push(page);
+  return pages;
+}
+
+async function rejectsWith(promise, name, status) {
+  const error = await promise.then(
+    (value) => assert.fail(`expected ${name}, got a success: ${JSON.stringify(value)}`),
+    (e) => e,
+  );
+  assert.equal(error.name, name, `error.name (message: ${error.message})`);
+  assert.equal(error.$metadata?.httpStatusCode, status, 'error.$metadata.httpStatusCode');
+  assert.ok(error.$metadata?.requestId, 'x-amzn-RequestId on the error');
+  return error;
+}
+
+describe('AWS SDK for JavaScript v3 against tollgate', () => {
+  let gateway;
+  let client;
+
+  before(async () => {
+    gateway = await startGateway({ config: E2E_CONFIG });
+    client = bedrock(gateway.endpoint);
+  });
+
+  after(async () => {
+    client?.destroy();
+    rmSync(scratch, { recursive: true, force: true });
+    if (gateway) assert.equal(await gateway.stop(), 0, `tollgate should exit 0 on SIGTERM\n${gateway.logs()}`);
+  });
+
+  test('create, get, list, tag, untag, list tags, delete', async () => {
+    const created = await client.send(new CreateInferenceProfileCommand({
+      inferenceProfileName: 'js-support-bot',
+      description: 'Created by the JS SDK',
+      modelSource: { copyFrom: HAIKU_ARN },
+      tags: [{ key: 'team', value: 'growth' }],
+    }));
+    assert.equal(created.$metadata.httpStatusCode, 201);
+    assert.equal(created.status, 'ACTIVE');
+    const arn = created.inferenceProfileArn;
+    const [, id] = APP_ARN.exec(arn) ?? assert.fail(`unexpected ARN ${arn}`);
+
+    const byArn = await client.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: arn }));
+    const byId = await client.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: id }));
+    assert.ok(byArn.$metadata.requestId, 'x-amzn-RequestId on success');
+    for (const got of [byArn, byId]) {
+      assert.equal(got.inferenceProfileName, 'js-support-bot');
+      assert.equal(got.description, 'Created by the JS SDK');
+      assert.equal(got.inferenceProfileArn, arn);
+      assert.equal(got.inferenceProfileId, id);
+      assert.deepEqual(got.models, [{ modelArn: HAIKU_ARN }]);
+      assert.equal(got.type, 'APPLICATION');
+      assert.equal(got.status, 'ACTIVE');
+      assert.ok(got.createdAt instanceof Date && Math.abs(Date.now() - got.createdAt) < 300_000, 'createdAt');
+    }
+
+    const apps = await client.send(new ListInferenceProfilesCommand({ typeEquals: 'APPLICATION' }));
+    assert.ok(apps.inferenceProfileSummaries.some((p) => p.inferenceProfileArn === arn));
+    assert.deepEqual([...new Set(apps.inferenceProfileSummaries.map((p) => p.type))], ['APPLICATION']);
+
+    await client.send(new TagResourceCommand({
+      resourceARN: arn,
+      tags: [{ key: 'env', value: 'prod' }, { key: 'team', value: 'platform' }],
+    }));
+    let tags = await client.send(new ListTagsForResourceCommand({ resourceARN: arn }));
+    assert.deepEqual(tagMap(tags.tags), { team: 'platform', env: 'prod' });
+    await client.send(new UntagResourceCommand({ resourceARN: arn, tagKeys: ['team'] }));
+    tags = await client.send(new ListTagsForResourceCommand({ resourceARN: arn }));
+    assert.deepEqual(tagMap(tags.tags), { env: 'prod' });
+
+    const deleted = await client.send(new DeleteInferenceProfileCommand({ inferenceProfileIdentifier: arn }));
+    assert.equal(deleted.$metadata.httpStatusCode, 200);
+    await rejectsWith(client.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: arn })),
+      'ResourceNotFoundException', 404);
+    const after = await client.send(new ListInferenceProfilesCommand({ typeEquals: 'APPLICATION' }));
+    assert.ok(!after.inferenceProfileSummaries.some((p) => p.inferenceProfileArn === arn));
+  });
+
+  test('paginateListInferenceProfiles with pageSize 2 sees every profile once', async () => {
+    const arns = [];
+    for (let i = 0; i < 5; i++) {
+      const out = await client.send(new CreateInferenceProfileCommand({
+        inferenceProfileName: `js-paged-${i}`, modelSource: { copyFrom: HAIKU_ARN },
+      }));
+      arns.push(out.inferenceProfileArn);
+    }
+    const pages = await collect(client, 2, { typeEquals: 'APPLICATION' });
+    const listed = pages.flatMap((p) => p.inferenceProfileSummaries.map((s) => s.inferenceProfileArn));
+    assert.ok(pages.length >= 3, `5 profiles in pages of 2 need at least 3 pages, got ${pages.length}`);
+    assert.ok(pages.every((p) => p.inferenceProfileSummaries.length <= 2));
+    assert.equal(new Set(listed).size, listed.length, 'a profile was listed twice');
+    const all = await client.send(new ListInferenceProfilesCommand({ typeEquals: 'APPLICATION', maxResults: 1000 }));
+    assert.equal(all.nextToken, undefined);
+    assert.deepEqual([...listed].sort(), all.inferenceProfileSummaries.map((p) => p.inferenceProfileArn).sort());
+    for (const arn of arns) assert.ok(listed.includes(arn), `${arn} missing from the paginated listing`);
+
+    const systemPages = await collect(client, 2, { typeEquals: 'SYSTEM_DEFINED' });
+    const systemIds = systemPages.flatMap((p) => p.inferenceProfileSummaries.map((s) => s.inferenceProfileId));
+    const allSystems = await client.send(new ListInferenceProfilesCommand({ typeEquals: 'SYSTEM_DEFINED', maxResults: 1000 }));
+    assert.ok(systemPages.length > 2);
+    assert.ok(systemIds.includes(`us.${HAIKU}`));
+    assert.equal(new Set(systemIds).size, systemIds.length, 'a system-defined profile was listed twice');
+    assert.deepEqual(systemIds, allSystems.inferenceProfileSummaries.map((p) => p.inferenceProfileId));
+    assert.ok(systemPages.every((p) => p.inferenceProfileSummaries.every((s) => s.type === 'SYSTEM_DEFINED')));
+
+    for (const arn of arns) await client.send(new DeleteInferenceProfileCommand({ inferenceProfileIdentifier: arn }));
+  });
+
+  test('a duplicate name is a ConflictException (400)', async () => {
+    const input = { inferenceProfileName: 'js-duplicate', modelSource: { copyFrom: HAIKU_ARN } };
+    const first = await client.send(new CreateInferenceProfileCommand(input));
+    const error = await rejectsWith(client.send(new CreateInferenceProfileCommand(input)), 'ConflictException', 400);
+    assert.match(error.message, /js-duplicate/);
+    const apps = await client.send(new ListInferenceProfilesCommand({ typeEquals: 'APPLICATION', maxResults: 1000 }));
+    assert.equal(apps.inferenceProfileSummaries.filter((p) => p.inferenceProfileName === 'js-duplicate').length, 1);
+    await client.send(new DeleteInferenceProfileCommand({ inferenceProfileIdentifier: first.inferenceProfileArn }));
+  });
+
+  test('a wrong secret is an InvalidSignatureException (403) and creates nothing', async () => {
+    const wrong = bedrock(gateway.endpoint, 'not-the-secret');
+    try {
+      await rejectsWith(wrong.send(new CreateInferenceProfileCommand({
+        inferenceProfileName: 'js-wrong-secret', modelSource: { copyFrom: HAIKU_ARN },
+      })), 'InvalidSignatureException', 403);
+    } finally {
+      wrong.destroy();
+    }
+    const apps = await client.send(new ListInferenceProfilesCommand({ typeEquals: 'APPLICATION', maxResults: 1000 }));
+    assert.ok(!apps.inferenceProfileSummaries.some((p) => p.inferenceProfileName === 'js-wrong-secret'));
+  });
+});
