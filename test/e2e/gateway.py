@@ -126,6 +126,15 @@ class Gateway:
                 raise GatewayError(f"tollgate did not stop within {STOP_TIMEOUT_S:.0f} s of SIGTERM\n" + self.logs())
         return proc.returncode
 
+    def stop_and_close(self) -> None:
+        """Stops the gateway, requiring a clean exit (status 0) on SIGTERM, and removes its files."""
+        try:
+            status = self.stop()
+            if status != 0:
+                raise AssertionError(f"tollgate exited with status {status} on SIGTERM\n" + self.logs())
+        finally:
+            self.close()
+
     def close(self) -> None:
         """Stops the gateway if it still runs and removes its temporary files."""
         self._kill()

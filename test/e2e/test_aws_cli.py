@@ -94,12 +94,7 @@ class AwsCliTest(AwsCliTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            status = cls.gateway.stop()
-            if status != 0:
-                raise AssertionError(f"tollgate exited with status {status} on SIGTERM\n" + cls.gateway.logs())
-        finally:
-            cls.gateway.close()
+        cls.gateway.stop_and_close()
 
     def test_acceptance_line_and_lifecycle(self):
         args = shlex.split(ACCEPTANCE.replace("PORT", str(self.gateway.port)))

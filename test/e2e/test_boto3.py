@@ -131,12 +131,7 @@ class GatewayTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            status = cls.gateway.stop()
-            if status != 0:
-                raise AssertionError(f"tollgate exited with status {status} on SIGTERM\n" + cls.gateway.logs())
-        finally:
-            cls.gateway.close()
+        cls.gateway.stop_and_close()
 
     def create(self, name: str, copy_from: str | None = None, client=None, **kwargs) -> str:
         client = client or self.client

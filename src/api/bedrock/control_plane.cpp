@@ -145,34 +145,42 @@ Result<http::Response> delete_profile(profiles::ProfileService& service, const C
   return ok_json(json::object{});
 }
 
-Result<http::Response> tag_resource(profiles::ProfileService& service, const Call& call) {
+// The body of TagResource, UntagResource and ListTagsForResource, with its resourceARN.
+struct ResourceRequest {
+  json::object body;
+  std::string arn;
+};
+
+Result<ResourceRequest> resource_request(const Call& call) {
   auto body = parse_json_object(call.request.body);
   TOLLGATE_TRY(body);
   auto arn = required_string(*body, "resourceARN");
   TOLLGATE_TRY(arn);
-  auto tags = tag_list(*body, "tags", true);
+  return ResourceRequest{std::move(*body), std::move(*arn)};
+}
+
+Result<http::Response> tag_resource(profiles::ProfileService& service, const Call& call) {
+  auto request = resource_request(call);
+  TOLLGATE_TRY(request);
+  auto tags = tag_list(request->body, "tags", true);
   TOLLGATE_TRY(tags);
-  TOLLGATE_TRY(service.tag(caller_of(call), *arn, *tags));
+  TOLLGATE_TRY(service.tag(caller_of(call), request->arn, *tags));
   return ok_json(json::object{});
 }
 
 Result<http::Response> untag_resource(profiles::ProfileService& service, const Call& call) {
-  auto body = parse_json_object(call.request.body);
-  TOLLGATE_TRY(body);
-  auto arn = required_string(*body, "resourceARN");
-  TOLLGATE_TRY(arn);
-  auto keys = optional_string_list(*body, "tagKeys", true);
+  auto request = resource_request(call);
+  TOLLGATE_TRY(request);
+  auto keys = optional_string_list(request->body, "tagKeys", true);
   TOLLGATE_TRY(keys);
-  TOLLGATE_TRY(service.untag(caller_of(call), *arn, *keys));
+  TOLLGATE_TRY(service.untag(caller_of(call), request->arn, *keys));
   return ok_json(json::object{});
 }
 
 Result<http::Response> list_tags(profiles::ProfileService& service, const Call& call) {
-  auto body = parse_json_object(call.request.body);
-  TOLLGATE_TRY(body);
-  auto arn = required_string(*body, "resourceARN");
-  TOLLGATE_TRY(arn);
-  auto tags = service.list_tags(caller_of(call), *arn);
+  auto request = resource_request(call);
+  TOLLGATE_TRY(request);
+  auto tags = service.list_tags(caller_of(call), request->arn);
   TOLLGATE_TRY(tags);
   return ok_json(json::object{{"tags", tags_to_json(*tags)}});
 }
