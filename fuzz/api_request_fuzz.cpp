@@ -12,6 +12,7 @@
 
 #include "api/bedrock/control_plane.h"
 #include "api/gateway.h"
+#include "http/in_memory.h"
 #include "store/sqlite/sqlite_profile_store.h"
 
 namespace {
@@ -57,6 +58,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     req.path = "/inference-profiles";
     req.body = std::string(input);
   }
-  (void)fixture.gateway.handle(req);
+  (void)tollgate::http::serve_in_memory(fixture.gateway, req);
   return 0;
 }

@@ -109,34 +109,75 @@ http::Response Gateway::reject(const http::Request& request, const Error& error)
   return error_response(protocol_of(request), error, request_id);
 }
 
-http::Response Gateway::handle(http::Request& request) {
+namespace {
+
+// Adds x-amzn-RequestId to whatever the handler sends.
+class RequestIdWriter final : public http::ResponseWriter {
+ public:
+  RequestIdWriter(http::ResponseWriter& inner, const std::string& request_id, int& status)
+      : inner_(inner), request_id_(request_id), status_(status) {}
+  Task<bool> send(http::Response response) override {
+    response.set_header("x-amzn-RequestId", request_id_);
+    status_ = response.status;
+    return inner_.send(std::move(response));
+  }
+  Task<bool> begin(int status, std::vector<http::Header> headers) override {
+    headers.push_back({"x-amzn-RequestId", request_id_});
+    status_ = status;
+    return inner_.begin(status, std::move(headers));
+  }
+  Task<bool> write(std::string_view bytes) override { return inner_.write(bytes); }
+  Task<bool> end() override { return inner_.end(); }
+  bool started() const override { return inner_.started(); }
+
+ private:
+  http::ResponseWriter& inner_;
+  const std::string& request_id_;
+  int& status_;
+};
+
+}  // namespace
+
+Task<void> Gateway::handle(http::Request& request, http::ResponseWriter& raw_writer) {
   auto started = std::chrono::steady_clock::now();
   std::string request_id = new_request_id();
-  Protocol protocol = protocol_of(request);
+  int status = 0;
+  RequestIdWriter writer(raw_writer, request_id, status);
   std::string operation = "-";
-  auto respond = [&](Result<http::Response> result) {
-    http::Response res = result.ok() ? std::move(*result) : error_response(protocol, result.error(), request_id);
-    res.set_header("x-amzn-RequestId", request_id);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-    if (result.ok()) {
-      spdlog::info("{} {} {} {} -> {} ({} ms)", request_id, operation, request.method, request.path, res.status,
-                   ms.count());
-    } else {
-      spdlog::info("{} {} {} {} -> {} {}: {}{}{}", request_id, operation, request.method, request.path, res.status,
-                   result.error().aws_name(), result.error().message(), result.error().detail().empty() ? "" : " | ",
-                   result.error().detail());
-    }
-    return res;
-  };
+  Protocol protocol = protocol_of(request);
+  Status outcome;
 
   auto m = match(request);
-  if (!m.ok()) return respond(std::move(m).error());
-  const Operation& op = *m->op;
-  operation = op.name;
-  protocol = op.protocol;
-  auto auth = authenticator_.authenticate(request, op.signing_name, op.bearer_allowed);
-  if (!auth.ok()) return respond(std::move(auth).error());
-  return respond(op.handler(Call{request, *auth, std::move(m->label)}));
+  if (!m.ok()) {
+    outcome = std::move(m).error();
+  } else {
+    const Operation& op = *m->op;
+    operation = op.name;
+    protocol = op.protocol;
+    auto auth = authenticator_.authenticate(request, op.signing_name, op.bearer_allowed);
+    if (!auth.ok()) {
+      outcome = std::move(auth).error();
+    } else {
+      Call call{request, *auth, std::move(m->label), request_id};
+      if (op.async_handler) {
+        outcome = co_await op.async_handler(call, writer);
+      } else if (auto result = op.handler(call); result.ok()) {
+        co_await writer.send(std::move(*result));
+      } else {
+        outcome = std::move(result).error();
+      }
+    }
+  }
+  if (!outcome.ok() && !writer.started()) co_await writer.send(error_response(protocol, outcome.error(), request_id));
+
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  if (outcome.ok()) {
+    spdlog::info("{} {} {} {} -> {} ({} ms)", request_id, operation, request.method, request.path, status, ms.count());
+  } else {
+    const Error& e = outcome.error();
+    spdlog::info("{} {} {} {} -> {} {}: {}{}{} ({} ms)", request_id, operation, request.method, request.path, status,
+                 e.aws_name(), e.message(), e.detail().empty() ? "" : " | ", e.detail(), ms.count());
+  }
 }
 
 }  // namespace tollgate::api

@@ -26,10 +26,16 @@ enum class Protocol { RestJson, AwsJson11 };
 struct Call {
   const http::Request& request;
   const auth::AuthContext& auth;
-  std::string label;  // the decoded path label of rest-json routes, e.g. {inferenceProfileIdentifier}
+  std::string label;       // the decoded path label of rest-json routes, e.g. {inferenceProfileIdentifier}
+  std::string request_id;  // also sent as x-amzn-RequestId
 };
 
+// A handler that computes its whole answer at once.
 using OperationHandler = std::function<Result<http::Response>(const Call&)>;
+// A handler that answers through the writer itself (streams, upstream calls).
+// An error it returns before writing anything is encoded by the Gateway; once
+// it has started writing, errors are its own to encode (e.g. in-stream).
+using AsyncOperationHandler = std::function<Task<Status>(const Call&, http::ResponseWriter&)>;
 
 struct Operation {
   std::string name;          // e.g. "CreateInferenceProfile"
@@ -37,7 +43,8 @@ struct Operation {
   std::string signing_name;  // SigV4 service in the credential scope: "bedrock", "ce", "budgets"
   bool bearer_allowed;       // Bedrock API keys (Authorization: Bearer)
   size_t body_limit;
-  OperationHandler handler;
+  OperationHandler handler;               // either this…
+  AsyncOperationHandler async_handler{};  // …or this
 };
 
 class Gateway final : public http::RequestHandler {
@@ -52,7 +59,7 @@ class Gateway final : public http::RequestHandler {
   void add_json(std::string target, Operation op);
 
   size_t body_limit(const http::Request& request) const override;
-  http::Response handle(http::Request& request) override;
+  Task<void> handle(http::Request& request, http::ResponseWriter& writer) override;
   http::Response reject(const http::Request& request, const Error& error) override;
 
   // Encodes `error` the way `protocol` does. Exposed for tests.

@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 
 #include "api/bedrock/control_plane.h"
+#include "http/in_memory.h"
 #include "store/sqlite/sqlite_profile_store.h"
 
 namespace tollgate::api {
@@ -41,7 +42,7 @@ class GatewayTest : public ::testing::Test {
     req.body = std::move(body);
     req.headers.push_back({"Host", "localhost"});
     if (!bearer.empty()) req.headers.push_back({"Authorization", "Bearer " + bearer});
-    return gateway_.handle(req);
+    return http::serve_in_memory(gateway_, req);
   }
 
   static std::string error_type(const http::Response& res) {
@@ -112,7 +113,7 @@ TEST_F(GatewayTest, EncodesJson11ErrorsWithType) {
   req.method = "POST";
   req.path = "/";
   req.headers = {{"X-Amz-Target", "AWSInsightsIndexService.NoSuchThing"}, {"Content-Type", "application/x-amz-json-1.1"}};
-  auto res = gateway_.handle(req);
+  auto res = http::serve_in_memory(gateway_, req);
   EXPECT_EQ(res.status, 404);
   auto body = json::parse(res.body).as_object();
   EXPECT_EQ(body.at("__type").as_string(), "UnknownOperationException");

@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -66,6 +67,66 @@ bhttp::response<bhttp::string_body> to_beast(Response&& res, bool keep_alive) {
   return out;
 }
 
+// The ResponseWriter of one request on one connection.
+class ConnectionWriter final : public ResponseWriter {
+ public:
+  ConnectionWriter(Connection& conn, const ServerOptions& options, bool keep_alive)
+      : conn_(conn), options_(options), keep_alive_(keep_alive) {}
+
+  Task<bool> send(Response response) override {
+    started_ = true;
+    auto msg = to_beast(std::move(response), keep_alive_);
+    conn_.stream.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write(conn_.stream, msg, kNoThrow);
+    ok_ = !ec;
+    complete_ = ok_;
+    co_return ok_;
+  }
+
+  Task<bool> begin(int status, std::vector<Header> headers) override {
+    started_ = true;
+    bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(status), 11};
+    for (auto& h : headers) head.insert(h.name, h.value);
+    head.keep_alive(keep_alive_);
+    head.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    conn_.stream.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await bhttp::async_write_header(conn_.stream, serializer, kNoThrow);
+    ok_ = !ec;
+    co_return ok_;
+  }
+
+  Task<bool> write(std::string_view bytes) override {
+    if (!ok_ || bytes.empty()) co_return ok_;
+    conn_.stream.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(conn_.stream, bhttp::make_chunk(asio::buffer(bytes.data(), bytes.size())),
+                                              kNoThrow);
+    ok_ = !ec;
+    co_return ok_;
+  }
+
+  Task<bool> end() override {
+    if (!ok_) co_return false;
+    conn_.stream.expires_after(options_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(conn_.stream, bhttp::make_chunk_last(), kNoThrow);
+    ok_ = !ec;
+    complete_ = ok_;
+    co_return ok_;
+  }
+
+  bool started() const override { return started_; }
+  // The whole response reached the socket.
+  bool complete() const { return complete_; }
+
+ private:
+  Connection& conn_;
+  const ServerOptions& options_;
+  bool keep_alive_;
+  bool started_ = false;
+  bool ok_ = true;
+  bool complete_ = false;
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -87,7 +148,7 @@ struct Server::Impl {
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
   asio::awaitable<bool> write(Connection& conn, Response res, bool keep_alive);
   asio::awaitable<void> linger_close(Connection& conn);
-  Response safe_handle(Request& req);
+  asio::awaitable<bool> run_handler(Connection& conn, Request& req, bool keep_alive);
   void begin_shutdown();
   void forget(const std::shared_ptr<Connection>& conn);
 };
@@ -115,13 +176,22 @@ asio::awaitable<void> Server::Impl::accept_loop() {
   }
 }
 
-Response Server::Impl::safe_handle(Request& req) {
+// Runs the handler; returns whether the connection may serve another request.
+asio::awaitable<bool> Server::Impl::run_handler(Connection& conn, Request& req, bool keep_alive) {
+  ConnectionWriter writer(conn, options, keep_alive);
+  std::string failure;
   try {
-    return handler.handle(req);
+    co_await handler.handle(req, writer);
   } catch (const std::exception& e) {
-    spdlog::error("unhandled exception serving {} {}: {}", req.method, req.path, e.what());
-    return handler.reject(req, Error(ErrorCode::InternalServer, "The server encountered an internal error.", e.what()));
+    failure = e.what();
+    spdlog::error("unhandled exception serving {} {}: {}", req.method, req.path, failure);
   }
+  if (!writer.started()) {
+    if (failure.empty()) spdlog::error("handler for {} {} returned without answering", req.method, req.path);
+    co_await writer.send(handler.reject(req, Error(ErrorCode::InternalServer, "The server encountered an internal error.",
+                                                   failure)));
+  }
+  co_return writer.complete() && keep_alive;
 }
 
 asio::awaitable<bool> Server::Impl::write(Connection& conn, Response res, bool keep_alive) {
@@ -202,7 +272,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
     }
     req.body = std::move(parser.get().body());
     bool keep_alive = parser.get().keep_alive() && !stopping;
-    if (!co_await write(*conn, safe_handle(req), keep_alive) || !keep_alive) break;
+    if (!co_await run_handler(*conn, req, keep_alive)) break;
   }
   if (linger) co_await linger_close(*conn);
   boost::system::error_code ignored;

@@ -5,8 +5,10 @@
 // The server knows nothing of AWS: the RequestHandler above it chooses each
 // request's body limit and encodes every answer, including the server's own
 // refusals (oversized header or body), in the protocol of the API addressed.
+// A handler answers through a ResponseWriter, whole or streamed (chunked).
 //
-// Thread-safety: handle() and reject() are called concurrently from the io threads.
+// Thread-safety: handle() and reject() are called concurrently from the io
+// threads; one connection's requests are handled one at a time, in order.
 #pragma once
 
 #include <chrono>
@@ -17,6 +19,7 @@
 
 #include "core/error.h"
 #include "http/message.h"
+#include "io/task.h"
 
 namespace tollgate::http {
 
@@ -31,12 +34,27 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_grace{10'000};  // in-flight requests get this long after a stop
 };
 
+// How a handler answers one request: send() a whole response, or begin() a
+// chunked one, write() its pieces and end() it. Every method returns false once
+// the client is gone (the handler should then stop producing).
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  virtual Task<bool> send(Response response) = 0;
+  virtual Task<bool> begin(int status, std::vector<Header> headers) = 0;
+  virtual Task<bool> write(std::string_view bytes) = 0;
+  virtual Task<bool> end() = 0;
+  // True once send() or begin() was called.
+  virtual bool started() const = 0;
+};
+
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
   // Largest body accepted for this request; `request` has its headers only.
   virtual size_t body_limit(const Request& request) const = 0;
-  virtual Response handle(Request& request) = 0;
+  // Must answer through `writer` (send, or begin … end) before returning.
+  virtual Task<void> handle(Request& request, ResponseWriter& writer) = 0;
   // The answer to a request the server refused itself; `request` may hold only
   // some or none of its headers.
   virtual Response reject(const Request& request, const Error& error) = 0;

@@ -16,12 +16,22 @@ namespace {
 class EchoHandler : public RequestHandler {
  public:
   size_t body_limit(const Request&) const override { return 64; }
-  Response handle(Request& req) override {
+  Task<void> handle(Request& req, ResponseWriter& writer) override {
     ++handled;
+    if (req.path == "/stream") {
+      std::vector<Header> headers{Header{"Content-Type", "text/plain"}};
+      co_await writer.begin(200, std::move(headers));
+      co_await writer.write("one,");
+      co_await writer.write("two,");
+      co_await writer.write("three");
+      co_await writer.end();
+      co_return;
+    }
+    if (req.path == "/throw") throw std::runtime_error("boom");
     Response res;
     res.set_header("Content-Type", "text/plain");
     res.body = req.method + " " + req.path + "?" + req.query + " " + req.body;
-    return res;
+    co_await writer.send(std::move(res));
   }
   Response reject(const Request&, const Error& error) override {
     Response res;
@@ -98,6 +108,34 @@ TEST_F(ServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
   EXPECT_NE(read_response(fd).find("GET /second? "), std::string::npos);
   ::close(fd);
   EXPECT_EQ(handler_.handled.load(), 2);
+}
+
+TEST_F(ServerTest, StreamsChunkedResponsesAndKeepsTheConnection) {
+  start();
+  int fd = connect_client();
+  send_all(fd, "GET /stream HTTP/1.1\r\nHost: h\r\n\r\n");
+  std::string data;
+  char buf[4096];
+  while (data.find("0\r\n\r\n") == std::string::npos) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0) << data;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_NE(data.find("Transfer-Encoding: chunked"), std::string::npos) << data;
+  EXPECT_NE(data.find("4\r\none,\r\n4\r\ntwo,\r\n5\r\nthree\r\n0\r\n\r\n"), std::string::npos) << data;
+  send_all(fd, "GET /after HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_NE(read_response(fd).find("GET /after? "), std::string::npos);
+  ::close(fd);
+}
+
+TEST_F(ServerTest, AnswersA500WhenTheHandlerThrows) {
+  start();
+  int fd = connect_client();
+  send_all(fd, "GET /throw HTTP/1.1\r\nHost: h\r\n\r\n");
+  std::string res = read_response(fd);
+  EXPECT_NE(res.find("500"), std::string::npos) << res;
+  EXPECT_NE(res.find("InternalServerException"), std::string::npos) << res;
+  ::close(fd);
 }
 
 TEST_F(ServerTest, AnswersOversizedBodyWithAnErrorNotAReset) {

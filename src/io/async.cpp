@@ -1,0 +1,35 @@
+#include "io/async.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+
+namespace tollgate {
+
+namespace asio = boost::asio;
+
+Task<void> sleep_for(std::chrono::milliseconds duration) {
+  if (duration.count() <= 0) co_return;
+  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+Task<Status> await_callback(std::function<void(StatusCallback)> start) {
+  auto executor = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
+      [start = std::move(start), executor](auto handler) mutable {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        start([shared, executor](const Status& status) {
+          asio::post(executor, [shared, status]() mutable { (*shared)(status); });
+        });
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace tollgate
