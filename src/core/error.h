@@ -21,6 +21,11 @@ enum class ErrorCode {
   ServiceQuotaExceeded,
   InternalServer,
   ServiceUnavailable,
+  // Bedrock runtime errors.
+  ModelTimeout,
+  ModelError,
+  ModelStreamError,
+  ModelNotReady,
   // Protocol-level errors.
   UnknownOperation,
   SerializationFailure,
