@@ -73,6 +73,9 @@ class Provider {
  public:
   virtual ~Provider() = default;
   virtual std::string_view name() const = 0;
+  // True for providers whose answers are not a real model's (the gateway then
+  // says so in a response header).
+  virtual bool simulated() const { return false; }
   // Converse, InvokeModel and CountTokens (its Reply body is the CountTokens answer).
   virtual Task<Result<Reply>> invoke(const Invocation& invocation) = 0;
   // ConverseStream and InvokeModelWithResponseStream. An error returned before
