@@ -471,4 +471,89 @@ Result<std::vector<Tag>> ProfileService::list_tags(const Caller& caller, std::st
   return std::move(profile->tags);
 }
 
+namespace {
+
+// Puts `preferred` first when it is among `regions`.
+std::vector<std::string> preferring(std::vector<std::string> regions, const std::string& preferred) {
+  auto it = std::find(regions.begin(), regions.end(), preferred);
+  if (it != regions.end()) std::rotate(regions.begin(), it, it + 1);
+  return regions;
+}
+
+std::string region_of_model_arn(const std::string& arn) {
+  auto parsed = parse_arn(arn);
+  return parsed ? parsed->region : std::string();
+}
+
+}  // namespace
+
+Result<InvocationTarget> ProfileService::model_target(const Caller& caller, std::string_view model_id,
+                                                      std::string_view region) {
+  const auto* model = catalog_.find_model(model_id);
+  if (!model) {
+    return Error(ErrorCode::ResourceNotFound, "The model '" + std::string(model_id) +
+                                                  "' does not exist. Use a foundation-model id from "
+                                                  "ListFoundationModels, or an inference profile id or ARN.");
+  }
+  if (!model->offered_in(region)) {
+    return Error(ErrorCode::Validation, "The model '" + model->model_id + "' is not offered in region " +
+                                            std::string(region) + ". It is offered in: " + join(model->regions) +
+                                            ". Call one of those regions, or use an inference profile.");
+  }
+  bool on_demand = std::find(model->inference_types.begin(), model->inference_types.end(), "ON_DEMAND") !=
+                   model->inference_types.end();
+  if (!on_demand) {
+    return Error(ErrorCode::Validation, "Invocation of model ID " + model->model_id +
+                                            " with on-demand throughput isn't supported. Retry your request with "
+                                            "the ID or ARN of an inference profile that contains this model.");
+  }
+  InvocationTarget target;
+  target.resource_arn = catalog::foundation_model_arn(region, model->model_id);
+  target.model_id = model->model_id;
+  target.regions = {std::string(region)};
+  return target;
+}
+
+InvocationTarget ProfileService::system_target(const Caller& caller, const catalog::SystemProfile& profile) const {
+  InvocationTarget target;
+  target.resource_arn = catalog::system_profile_arn(caller.region, caller.account_id, profile.id);
+  target.profile_arn = target.resource_arn;
+  target.model_id = profile.model_id;
+  target.regions = preferring(profile.regions, caller.region);
+  target.geography = profile.geography;
+  return target;
+}
+
+Result<InvocationTarget> ProfileService::resolve_invocation(const Caller& caller, std::string_view model_id) {
+  TOLLGATE_TRY(check_length("modelId", model_id, 1, 2048));
+  if (auto arn = parse_arn(model_id); arn && arn->resource_type == kModelType) {
+    if (!arn->region.empty() && arn->region != caller.region) {
+      return Error(ErrorCode::Validation, "The model ARN names region " + arn->region +
+                                              ", but the request was sent to region " + caller.region +
+                                              "; send it to " + arn->region + " or use that region in the ARN.");
+    }
+    return model_target(caller, arn->resource_id, caller.region);
+  }
+  if (!looks_like_arn(model_id) && catalog_.find_model(model_id)) return model_target(caller, model_id, caller.region);
+
+  auto resolved = resolve(caller, model_id);
+  TOLLGATE_TRY(resolved);
+  if (resolved->system) return system_target(caller, *resolved->system);
+
+  const store::ApplicationProfile& app = *resolved->application;
+  InvocationTarget target;
+  if (auto source = parse_arn(app.source_arn); source && source->resource_type == kSystemType) {
+    if (const auto* sys = catalog_.find_system_profile(source->resource_id)) target = system_target(caller, *sys);
+  }
+  if (target.model_id.empty()) {  // copied from a foundation model: pinned to its region
+    auto source = parse_arn(app.source_arn);
+    target.model_id = source ? source->resource_id : std::string();
+    for (const auto& arn : app.model_arns) target.regions.push_back(region_of_model_arn(arn));
+  }
+  target.resource_arn = app.arn();
+  target.profile_arn = app.arn();
+  target.tags = app.tags;
+  return target;
+}
+
 }  // namespace tollgate::profiles

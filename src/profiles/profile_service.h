@@ -62,6 +62,18 @@ struct ListPage {
 
 inline constexpr int64_t kDefaultListMaxResults = 100;
 
+// What a runtime call's modelId resolves to: the model, where it may run, and
+// whose it is. Application profile → its source (a model, or a system profile)
+// → model + candidate regions.
+struct InvocationTarget {
+  std::string resource_arn;  // ARN form of what the caller named
+  std::string profile_arn;   // application or system profile; empty for a bare model
+  std::string model_id;
+  std::vector<std::string> regions;  // where it may be served, the caller's region first when it is one
+  std::string geography;             // of the system profile routed through; empty when none
+  std::vector<Tag> tags;             // the application profile's tags at this moment
+};
+
 class ProfileService {
  public:
   ProfileService(const catalog::Catalog& catalog, store::ProfileStore& store, const Clock& clock);
@@ -75,6 +87,10 @@ class ProfileService {
   Status untag(const Caller& caller, std::string_view resource_arn, const std::vector<std::string>& tag_keys);
   Result<std::vector<Tag>> list_tags(const Caller& caller, std::string_view resource_arn);
 
+  // Resolves the modelId of a bedrock-runtime call: a foundation-model id or ARN,
+  // a system-defined profile id or ARN, or an application profile id or ARN.
+  Result<InvocationTarget> resolve_invocation(const Caller& caller, std::string_view model_id);
+
  private:
   struct Resolved;  // an identifier resolved to a system profile or an application profile
   Result<Resolved> resolve(const Caller& caller, std::string_view identifier);
@@ -83,6 +99,8 @@ class ProfileService {
   Result<ProfileView> create_new(const Caller& caller, const CreateRequest& request);
   Error not_found_with_hint(const Caller& caller, std::string_view identifier, std::string_view why);
   ProfileView view_of(const Caller& caller, const catalog::SystemProfile& profile) const;
+  Result<InvocationTarget> model_target(const Caller& caller, std::string_view model_id, std::string_view region);
+  InvocationTarget system_target(const Caller& caller, const catalog::SystemProfile& profile) const;
   Result<ListPage> list_system(const Caller& caller, const std::string& after, size_t limit);
   Result<ListPage> list_application(const Caller& caller, const std::string& after, size_t limit);
 

@@ -200,5 +200,58 @@ TEST_F(ProfileServiceTest, DeletesApplicationProfilesOnly) {
   EXPECT_EQ(service_.remove(caller_, p.arn).error().code(), ErrorCode::ResourceNotFound);
 }
 
+TEST_F(ProfileServiceTest, ResolvesEveryKindOfModelIdForInvocation) {
+  ProfileView pinned = create("pinned", kHaikuArn, {{"team", "growth"}});
+  ProfileView routed = create("routed", kUsHaikuArn, {{"team", "search"}});
+
+  auto by_model = service_.resolve_invocation(caller_, kHaiku);
+  ASSERT_TRUE(by_model.ok()) << by_model.error().message();
+  EXPECT_EQ(by_model->resource_arn, kHaikuArn);
+  EXPECT_EQ(by_model->profile_arn, "");
+  EXPECT_EQ(by_model->regions, std::vector<std::string>{"us-east-1"});
+  EXPECT_TRUE(service_.resolve_invocation(caller_, kHaikuArn).ok());
+
+  auto by_system = service_.resolve_invocation(caller_, std::string("us.") + kHaiku);
+  ASSERT_TRUE(by_system.ok());
+  EXPECT_EQ(by_system->profile_arn, kUsHaikuArn);
+  EXPECT_EQ(by_system->geography, "us");
+  EXPECT_EQ(by_system->regions.front(), "us-east-1");  // the caller's region first
+  EXPECT_GE(by_system->regions.size(), 3u);
+
+  auto by_pinned = service_.resolve_invocation(caller_, pinned.arn);
+  ASSERT_TRUE(by_pinned.ok());
+  EXPECT_EQ(by_pinned->model_id, kHaiku);
+  EXPECT_EQ(by_pinned->profile_arn, pinned.arn);
+  EXPECT_EQ(by_pinned->regions, std::vector<std::string>{"us-east-1"});
+  EXPECT_EQ(by_pinned->tags, (std::vector<Tag>{{"team", "growth"}}));
+  EXPECT_EQ(by_pinned->geography, "");
+
+  auto by_routed = service_.resolve_invocation(caller_, routed.id);
+  ASSERT_TRUE(by_routed.ok());
+  EXPECT_EQ(by_routed->profile_arn, routed.arn);
+  EXPECT_EQ(by_routed->geography, "us");
+  EXPECT_GE(by_routed->regions.size(), 3u);
+  EXPECT_EQ(by_routed->tags, (std::vector<Tag>{{"team", "search"}}));
+}
+
+TEST_F(ProfileServiceTest, RefusesInvocationsThatCannotReachAModel) {
+  auto unknown = service_.resolve_invocation(caller_, "acme.nothing-v1:0");
+  EXPECT_EQ(unknown.error().code(), ErrorCode::ResourceNotFound);
+  auto elsewhere = service_.resolve_invocation({"123456789012", "sa-east-1"}, kHaiku);
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_EQ(elsewhere.error().code(), ErrorCode::Validation);
+  EXPECT_NE(elsewhere.error().message().find("not offered in region sa-east-1"), std::string::npos);
+  auto gone = service_.resolve_invocation(caller_, "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abcdefabcdef");
+  EXPECT_EQ(gone.error().code(), ErrorCode::ResourceNotFound);
+  auto profile_only = std::find_if(catalog_.models().begin(), catalog_.models().end(), [](const auto& m) {
+    return std::find(m.inference_types.begin(), m.inference_types.end(), "ON_DEMAND") == m.inference_types.end();
+  });
+  ASSERT_NE(profile_only, catalog_.models().end());
+  Caller where{"123456789012", profile_only->regions.front()};
+  auto needs_profile = service_.resolve_invocation(where, profile_only->model_id);
+  ASSERT_FALSE(needs_profile.ok());
+  EXPECT_NE(needs_profile.error().message().find("inference profile"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tollgate::profiles
