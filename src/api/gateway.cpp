@@ -127,7 +127,7 @@ class RequestIdWriter final : public http::ResponseWriter {
     return inner_.begin(status, std::move(headers));
   }
   Task<bool> write(std::string_view bytes) override { return inner_.write(bytes); }
-  Task<bool> end() override { return inner_.end(); }
+  Task<bool> end(std::vector<http::Header> trailers) override { return inner_.end(std::move(trailers)); }
   bool started() const override { return inner_.started(); }
 
  private:

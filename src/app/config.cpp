@@ -22,7 +22,7 @@ T scalar(const std::string& path, const YAML::Node& node, std::string_view what)
     return node.as<T>();
   } catch (const YAML::Exception&) {
     throw StartupError(where(path, node) + ": '" + std::string(what) + "' must be " +
-                       (std::is_same_v<T, std::string> ? "a string" : "a number"));
+                       (std::is_same_v<T, std::string> ? "a string" : std::is_same_v<T, bool> ? "true or false" : "a number"));
   }
 }
 
@@ -88,6 +88,68 @@ auth::ApiKeyCredential read_api_key(const std::string& path, const YAML::Node& n
   return k;
 }
 
+std::vector<std::string> string_list(const std::string& path, const YAML::Node& node, std::string_view what) {
+  if (node.IsScalar()) return {scalar<std::string>(path, node, what)};
+  if (!node.IsSequence()) throw StartupError(where(path, node) + ": '" + std::string(what) + "' must be a list of strings");
+  std::vector<std::string> out;
+  for (const auto& item : node) out.push_back(scalar<std::string>(path, item, what));
+  return out;
+}
+
+std::chrono::milliseconds millis(const std::string& path, const YAML::Node& node, std::string_view what) {
+  auto value = scalar<int64_t>(path, node, what);
+  if (value < 0) throw StartupError(where(path, node) + ": '" + std::string(what) + "' must not be negative");
+  return std::chrono::milliseconds(value);
+}
+
+ProviderConfig read_provider(const std::string& path, const YAML::Node& node) {
+  if (!node.IsMap()) throw StartupError(where(path, node) + ": each provider must be a mapping");
+  check_known_keys(path, node, {"name", "type", "models", "regions", "base_url", "api_key", "model", "endpoint",
+                                "access_key_id", "secret_access_key", "session_token", "verify_tls", "timeout_ms"});
+  if (!node["type"]) throw StartupError(where(path, node) + ": provider is missing 'type' (openai or bedrock)");
+  ProviderConfig p;
+  p.type = scalar<std::string>(path, node["type"], "type");
+  p.name = node["name"] ? scalar<std::string>(path, node["name"], "name") : p.type;
+  if (p.type != "openai" && p.type != "bedrock" && p.type != "simulator") {
+    throw StartupError(where(path, node["type"]) + ": unknown provider type '" + p.type +
+                       "' (use openai, bedrock or simulator)");
+  }
+  if (node["models"]) p.models = string_list(path, node["models"], "models");
+  if (node["regions"]) p.regions = string_list(path, node["regions"], "regions");
+  if (node["base_url"]) p.base_url = scalar<std::string>(path, node["base_url"], "base_url");
+  if (node["api_key"]) p.api_key = secret(path, node["api_key"], "api_key");
+  if (node["model"]) p.upstream_model = scalar<std::string>(path, node["model"], "model");
+  if (node["endpoint"]) p.endpoint = scalar<std::string>(path, node["endpoint"], "endpoint");
+  if (node["access_key_id"]) p.access_key_id = secret(path, node["access_key_id"], "access_key_id");
+  if (node["secret_access_key"]) p.secret_access_key = secret(path, node["secret_access_key"], "secret_access_key");
+  if (node["session_token"]) p.session_token = secret(path, node["session_token"], "session_token");
+  if (node["verify_tls"]) p.verify_tls = scalar<bool>(path, node["verify_tls"], "verify_tls");
+  if (node["timeout_ms"]) p.timeout = millis(path, node["timeout_ms"], "timeout_ms");
+  if (p.type == "openai" && p.base_url.empty()) {
+    throw StartupError(where(path, node) + ": an openai provider needs 'base_url', e.g. http://127.0.0.1:8000/v1");
+  }
+  return p;
+}
+
+PriceConfig read_price(const std::string& path, const YAML::Node& node) {
+  if (!node.IsMap()) throw StartupError(where(path, node) + ": each price must be a mapping");
+  check_known_keys(path, node, {"model", "region", "geography", "input", "output", "cache_read", "cache_write"});
+  if (!node["model"]) throw StartupError(where(path, node) + ": price is missing 'model'");
+  PriceConfig p;
+  p.model = scalar<std::string>(path, node["model"], "model");
+  if (node["region"]) p.region = scalar<std::string>(path, node["region"], "region");
+  if (node["geography"]) p.geography = scalar<std::string>(path, node["geography"], "geography");
+  for (auto [key, field] : {std::pair{"input", &p.input}, std::pair{"output", &p.output},
+                            std::pair{"cache_read", &p.cache_read}, std::pair{"cache_write", &p.cache_write}}) {
+    if (node[key]) *field = scalar<std::string>(path, node[key], key);
+  }
+  if (!p.input && !p.output && !p.cache_read && !p.cache_write) {
+    throw StartupError(where(path, node) + ": price for " + p.model +
+                       " sets none of input, output, cache_read, cache_write (USD per million tokens, e.g. \"0.25\")");
+  }
+  return p;
+}
+
 }  // namespace
 
 bool Config::only_default_principal() const {
@@ -132,8 +194,9 @@ Config load_config(const std::string& path) {
   if (root.IsNull()) return c;
   if (!root.IsMap()) throw StartupError(path + ": the configuration must be a YAML mapping");
   check_known_keys(path, root, {"listen", "data_dir", "default_region", "principals", "api_keys", "io_threads",
-                                "max_header_bytes", "control_plane_body_bytes", "idle_timeout_ms", "body_timeout_ms",
-                                "shutdown_grace_ms", "log_level"});
+                                "max_header_bytes", "control_plane_body_bytes", "runtime_body_bytes", "idle_timeout_ms",
+                                "body_timeout_ms", "shutdown_grace_ms", "log_level", "ledger", "providers",
+                                "simulator", "prices"});
   if (root["listen"]) apply_listen(c, scalar<std::string>(path, root["listen"], "listen"));
   if (root["data_dir"]) c.data_dir = scalar<std::string>(path, root["data_dir"], "data_dir");
   if (root["default_region"]) c.default_region = scalar<std::string>(path, root["default_region"], "default_region");
@@ -157,6 +220,29 @@ Config load_config(const std::string& path) {
     c.shutdown_grace = std::chrono::milliseconds(scalar<int64_t>(path, root["shutdown_grace_ms"], "shutdown_grace_ms"));
   }
   if (root["log_level"]) c.log_level = scalar<std::string>(path, root["log_level"], "log_level");
+  if (root["runtime_body_bytes"]) c.runtime_body_bytes = scalar<size_t>(path, root["runtime_body_bytes"], "runtime_body_bytes");
+  if (const auto& ledger = root["ledger"]) {
+    if (!ledger.IsMap()) throw StartupError(where(path, ledger) + ": 'ledger' must be a mapping");
+    check_known_keys(path, ledger, {"fsync"});
+    if (ledger["fsync"]) c.ledger_fsync = scalar<bool>(path, ledger["fsync"], "fsync");
+  }
+  if (const auto& providers = root["providers"]) {
+    if (!providers.IsSequence()) throw StartupError(where(path, providers) + ": providers must be a list");
+    for (const auto& node : providers) c.providers.push_back(read_provider(path, node));
+  }
+  if (const auto& sim = root["simulator"]) {
+    if (!sim.IsMap()) throw StartupError(where(path, sim) + ": 'simulator' must be a mapping");
+    check_known_keys(path, sim, {"latency_ms", "time_to_first_token_ms", "tokens_per_second"});
+    if (sim["latency_ms"]) c.simulator.latency = millis(path, sim["latency_ms"], "latency_ms");
+    if (sim["time_to_first_token_ms"]) {
+      c.simulator.time_to_first_token = millis(path, sim["time_to_first_token_ms"], "time_to_first_token_ms");
+    }
+    if (sim["tokens_per_second"]) c.simulator.tokens_per_second = scalar<double>(path, sim["tokens_per_second"], "tokens_per_second");
+  }
+  if (const auto& prices = root["prices"]) {
+    if (!prices.IsSequence()) throw StartupError(where(path, prices) + ": prices must be a list");
+    for (const auto& node : prices) c.prices.push_back(read_price(path, node));
+  }
   if (c.principals.empty() && c.api_keys.empty()) {
     throw StartupError(path + ": no principals and no API keys: nobody could call tollgate");
   }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,39 @@ inline constexpr char kDefaultAccessKey[] = "test";
 inline constexpr char kDefaultSecretKey[] = "test";
 inline constexpr char kDefaultAccountId[] = "123456789012";
 
+// An upstream that serves some models: an OpenAI-compatible server or real
+// Bedrock (see doc/configuration.md). The simulator serves everything else.
+struct ProviderConfig {
+  std::string name;
+  std::string type;  // "openai" | "bedrock" | "simulator"
+  std::vector<std::string> models = {"*"};   // Bedrock model ids it serves ("*", "prefix*", exact)
+  std::vector<std::string> regions = {"*"};  // regions it serves
+  // openai
+  std::string base_url;        // e.g. http://127.0.0.1:8000/v1
+  std::string api_key;         // may be empty
+  std::string upstream_model;  // model name upstream; empty = the Bedrock model id
+  // bedrock
+  std::string endpoint;  // empty = https://bedrock-runtime.REGION.amazonaws.com
+  std::string access_key_id, secret_access_key, session_token;  // empty = the standard AWS environment variables
+  bool verify_tls = true;
+  std::chrono::milliseconds timeout{120'000};
+};
+
+struct SimulatorConfig {
+  std::chrono::milliseconds latency{0};
+  std::chrono::milliseconds time_to_first_token{0};
+  double tokens_per_second = 0;
+};
+
+// A price from the configuration: decimal USD per million tokens, overriding or
+// extending the embedded price book.
+struct PriceConfig {
+  std::string model;
+  std::string region;     // empty = any
+  std::string geography;  // empty = any
+  std::optional<std::string> input, output, cache_read, cache_write;
+};
+
 struct Config {
   std::string listen_address = kDefaultAddress;
   uint16_t listen_port = kDefaultPort;
@@ -29,6 +63,11 @@ struct Config {
   size_t io_threads = 0;  // 0 = one per core
   size_t max_header_bytes = 16 * 1024;
   size_t control_plane_body_bytes = 1024 * 1024;
+  size_t runtime_body_bytes = 25 * 1024 * 1024;
+  bool ledger_fsync = false;  // fsync every group commit (power-loss safe) instead of WAL's crash safety
+  std::vector<ProviderConfig> providers;
+  SimulatorConfig simulator;
+  std::vector<PriceConfig> prices;
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds body_timeout{120'000};
   std::chrono::milliseconds shutdown_grace{10'000};

@@ -6,6 +6,7 @@
 
 #include "app/config.h"
 #include "app/serve.h"
+#include "app/usage_command.h"
 #include "core/error.h"
 
 namespace {
@@ -43,6 +44,21 @@ int main(int argc, char** argv) {
   serve->add_option("--data", data_dir, "Data directory for the SQLite database; default ./tollgate-data");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error or off; default info");
 
+  tollgate::app::UsageOptions usage_options;
+  usage_options.data_dir = "tollgate-data";
+  std::string since, profile;
+  auto* usage = app.add_subcommand("usage", "List usage records from the ledger, newest first.");
+  usage->footer(
+      "Reads <data>/ledger.db (safe while the gateway runs). Each record is one invocation that reached a model:\n"
+      "its operation, model, the profile it went through, tokens, cost in USD and status. Costs marked * had no\n"
+      "price and were recorded at $0.");
+  usage->add_option("--data", usage_options.data_dir, "Data directory of the gateway; default ./tollgate-data");
+  usage->add_option("--since", since, "Only records that started at or after this time: 2026-11-22, "
+                                      "2026-11-22T10:00:00Z, or 90m / 24h / 7d back from now");
+  usage->add_option("--profile", profile, "Only records of this inference profile ARN");
+  usage->add_option("--limit", usage_options.limit, "At most this many records; default 100");
+  usage->add_option("--format", usage_options.format, "table (default) or json");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -54,6 +70,12 @@ int main(int argc, char** argv) {
       if (!log_level.empty()) config.log_level = log_level;
       set_log_level(config.log_level);
       return tollgate::app::serve(config);
+    }
+    if (usage->parsed()) {
+      if (!since.empty()) usage_options.since = since;
+      if (!profile.empty()) usage_options.profile_arn = profile;
+      tollgate::SystemClock clock;
+      return tollgate::app::list_usage(usage_options, std::cout, clock);
     }
   } catch (const tollgate::StartupError& e) {
     std::cerr << "tollgate: " << e.what() << "\n";

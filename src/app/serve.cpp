@@ -7,9 +7,13 @@
 
 #include "api/bedrock/control_plane.h"
 #include "api/gateway.h"
+#include "api/runtime/runtime_api.h"
+#include "app/providers.h"
 #include "auth/authenticator.h"
 #include "catalog/catalog.h"
 #include "http/server.h"
+#include "ledger/sqlite/sqlite_ledger.h"
+#include "meter/price_book.h"
 #include "profiles/profile_service.h"
 #include "store/sqlite/sqlite_profile_store.h"
 
@@ -55,8 +59,17 @@ int serve(const Config& config) {
   auth::Authenticator authenticator(config.principals, config.api_keys, clock, config.default_region);
   profiles::ProfileService profile_service(catalog, *profile_store, clock);
 
+  meter::PriceBook prices = price_book(config, catalog);
+  ledger::sqlite::SqliteLedgerOptions ledger_options;
+  ledger_options.path = (data_dir / "ledger.db").string();
+  ledger_options.fsync_each_commit = config.ledger_fsync;
+  ledger::sqlite::SqliteLedger ledger(ledger_options);
+  Providers providers(config, catalog, clock);
+
   api::Gateway gateway(authenticator);
   api::bedrock::register_control_plane(gateway, profile_service, catalog, config.control_plane_body_bytes);
+  api::runtime::register_runtime(gateway, {profile_service, providers.registry(), prices, ledger, clock,
+                                           config.runtime_body_bytes});
 
   http::ServerOptions options;
   options.address = config.listen_address;
@@ -73,6 +86,7 @@ int serve(const Config& config) {
                                                                             : config.listen_address;
   print_banner(config, "http://" + host + ":" + std::to_string(server.port()), data_dir);
   server.run(/*handle_signals=*/true);
+  ledger.close();
   spdlog::info("stopped");
   return 0;
 }

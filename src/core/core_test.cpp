@@ -26,11 +26,14 @@ TEST(Result, HoldsValueOrError) {
   EXPECT_EQ(bad.error().message(), "no");
 }
 
-TEST(Ids, RequestIdIsUuidV4) {
+TEST(Ids, RequestIdIsATimeOrderedUuidV7) {
   std::string id = new_request_id();
   ASSERT_EQ(id.size(), 36u);
-  EXPECT_EQ(id[14], '4');
-  EXPECT_NE(new_request_id(), id);
+  EXPECT_EQ(id[14], '7');
+  EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
+  std::string later = new_request_id();
+  EXPECT_NE(later, id);
+  EXPECT_LE(id.substr(0, 8), later.substr(0, 8));  // the leading time field never goes back
 }
 
 TEST(Ids, ResourceIdIsLowercaseAlphanumeric) {

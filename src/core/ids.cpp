@@ -1,6 +1,7 @@
 #include "core/ids.h"
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <random>
 
@@ -24,7 +25,14 @@ std::string new_request_id() {
     uint64_t r = generator()();
     for (size_t j = 0; j < 8; ++j) b[i + j] = static_cast<uint8_t>(r >> (8 * j));
   }
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  // UUID version 7: the first 48 bits are the Unix time in milliseconds, so ids
+  // sort by time and the ledger's unique index on them is appended to, not
+  // written all over.
+  auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+  for (size_t i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(ms >> (8 * (5 - i)));
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x70);  // version 7
   b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

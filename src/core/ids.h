@@ -5,7 +5,7 @@
 
 namespace tollgate {
 
-// "0f8fad5b-d9cb-469f-a165-70867728950e"
+// "019a8a2e-5c3b-7d41-a165-70867728950e": a UUID version 7 (time-ordered, random tail).
 std::string new_request_id();
 
 // `length` characters from [a-z0-9], e.g. "5dews3o6kky6" for application profile ids.

@@ -26,7 +26,10 @@ class CapturingWriter final : public ResponseWriter {
     out_.body.append(bytes);
     co_return true;
   }
-  Task<bool> end() override { co_return true; }
+  Task<bool> end(std::vector<Header> trailers) override {
+    for (auto& h : trailers) out_.headers.push_back(std::move(h));
+    co_return true;
+  }
   bool started() const override { return started_; }
 
  private:

@@ -105,10 +105,12 @@ class ConnectionWriter final : public ResponseWriter {
     co_return ok_;
   }
 
-  Task<bool> end() override {
+  Task<bool> end(std::vector<Header> trailers) override {
     if (!ok_) co_return false;
+    bhttp::fields trailer_fields;
+    for (auto& h : trailers) trailer_fields.insert(h.name, h.value);
     conn_.stream.expires_after(options_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(conn_.stream, bhttp::make_chunk_last(), kNoThrow);
+    auto [ec, n] = co_await asio::async_write(conn_.stream, bhttp::make_chunk_last(trailer_fields), kNoThrow);
     ok_ = !ec;
     complete_ = ok_;
     co_return ok_;

@@ -43,7 +43,9 @@ class ResponseWriter {
   virtual Task<bool> send(Response response) = 0;
   virtual Task<bool> begin(int status, std::vector<Header> headers) = 0;
   virtual Task<bool> write(std::string_view bytes) = 0;
-  virtual Task<bool> end() = 0;
+  // Ends a chunked response, with optional trailer fields (announce them in a
+  // `Trailer` header at begin()).
+  virtual Task<bool> end(std::vector<Header> trailers = {}) = 0;
   // True once send() or begin() was called.
   virtual bool started() const = 0;
 };

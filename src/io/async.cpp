@@ -2,7 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,11 +20,14 @@ Task<void> sleep_for(std::chrono::milliseconds duration) {
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
+// Not a coroutine itself: returns the awaitable that async_initiate makes, so
+// that `start` is moved exactly once (GCC 12 mishandles moved-from coroutine
+// parameters captured by lambdas).
 Task<Status> await_callback(std::function<void(StatusCallback)> start) {
-  auto executor = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
-      [start = std::move(start), executor](auto handler) mutable {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Status)>(
+      [start = std::move(start)](auto handler) mutable {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        auto executor = asio::get_associated_executor(*shared);
         start([shared, executor](const Status& status) {
           asio::post(executor, [shared, status]() mutable { (*shared)(status); });
         });

@@ -27,6 +27,15 @@ const {
   UntagResourceCommand,
   paginateListInferenceProfiles,
 } = await import('@aws-sdk/client-bedrock');
+const {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+} = await import('@aws-sdk/client-bedrock-runtime');
+// The bedrock-runtime client defaults to HTTP/2 (for the bidirectional streaming
+// operation); tollgate speaks HTTP/1.1, so the runtime client is given the SDK's
+// own HTTP/1.1 handler (see README, "JavaScript SDK").
+const { NodeHttpHandler } = await import('@smithy/node-http-handler');
 
 // Nothing from the user's AWS configuration may reach the SDK (a profile, region,
 // endpoint override or AWS_BEARER_TOKEN_BEDROCK would change what it sends).
@@ -185,5 +194,72 @@ describe('AWS SDK for JavaScript v3 against tollgate', () => {
     }
     const apps = await client.send(new ListInferenceProfilesCommand({ typeEquals: 'APPLICATION', maxResults: 1000 }));
     assert.ok(!apps.inferenceProfileSummaries.some((p) => p.inferenceProfileName === 'js-wrong-secret'));
+  });
+});
+
+describe('bedrock-runtime through an application profile with the JS SDK', () => {
+  let gateway;
+  let control;
+  let runtime;
+  let profileArn;
+
+  before(async () => {
+    gateway = await startGateway({ config: E2E_CONFIG });
+    control = bedrock(gateway.endpoint);
+    runtime = new BedrockRuntimeClient({
+      region: REGION,
+      endpoint: gateway.endpoint,
+      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler(),
+    });
+    const created = await control.send(new CreateInferenceProfileCommand({
+      inferenceProfileName: 'js-runtime-bot',
+      modelSource: { copyFrom: HAIKU_ARN },
+      tags: [{ key: 'team', value: 'growth' }],
+    }));
+    profileArn = created.inferenceProfileArn;
+  });
+
+  after(async () => {
+    control?.destroy();
+    runtime?.destroy();
+    if (gateway) assert.equal(await gateway.stop(), 0, `tollgate should exit 0 on SIGTERM\n${gateway.logs()}`);
+  });
+
+  const messages = [{ role: 'user', content: [{ text: 'Hello from JavaScript' }] }];
+
+  test('ConverseCommand answers with usage', async () => {
+    const response = await runtime.send(new ConverseCommand({ modelId: profileArn, messages }));
+    assert.equal(response.$metadata.httpStatusCode, 200);
+    assert.match(response.output.message.content[0].text, /imulated/);
+    const { inputTokens, outputTokens, totalTokens } = response.usage;
+    assert.ok(inputTokens > 0 && outputTokens > 0);
+    assert.equal(totalTokens, inputTokens + outputTokens);
+  });
+
+  test('ConverseStreamCommand streams events ending with usage metadata', async () => {
+    const response = await runtime.send(new ConverseStreamCommand({ modelId: profileArn, messages }));
+    const kinds = [];
+    let text = '';
+    let usage;
+    for await (const event of response.stream) {
+      const kind = Object.keys(event)[0];
+      kinds.push(kind);
+      if (event.contentBlockDelta) text += event.contentBlockDelta.delta.text;
+      if (event.metadata) usage = event.metadata.usage;
+    }
+    assert.equal(kinds[0], 'messageStart');
+    assert.deepEqual(kinds.slice(-2), ['messageStop', 'metadata']);
+    assert.match(text, /imulated/);
+    const whole = await runtime.send(new ConverseCommand({ modelId: profileArn, messages }));
+    assert.deepEqual(usage.inputTokens, whole.usage.inputTokens);
+    assert.equal(text, whole.output.message.content[0].text, 'streamed and whole answers are the same text');
+  });
+
+  test('an unknown profile is a ResourceNotFoundException (404)', async () => {
+    await rejectsWith(runtime.send(new ConverseCommand({
+      modelId: `arn:aws:bedrock:${REGION}:${ACCOUNT_ID}:application-inference-profile/abcdefabcdef`, messages,
+    })), 'ResourceNotFoundException', 404);
   });
 });

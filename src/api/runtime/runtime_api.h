@@ -1,0 +1,36 @@
+// The bedrock-runtime operations: Converse, ConverseStream, InvokeModel,
+// InvokeModelWithResponseStream and CountTokens at /model/{modelId}/…, run as a
+// pipeline: resolve the modelId (model, system profile or application profile)
+// → pick the provider for the model and region → invoke → meter the tokens into
+// a usage record priced from the price book → commit it to the ledger → only then
+// send the response's last byte. Requests refused before a model (auth,
+// validation, unknown profile) are not recorded. See doc/runtime.md.
+#pragma once
+
+#include <cstddef>
+
+#include "api/gateway.h"
+#include "core/clock.h"
+#include "ledger/ledger.h"
+#include "meter/price_book.h"
+#include "profiles/profile_service.h"
+#include "provider/registry.h"
+
+namespace tollgate::api::runtime {
+
+struct RuntimeDependencies {
+  profiles::ProfileService& profiles;
+  const provider::ProviderRegistry& providers;
+  const meter::PriceBook& prices;
+  ledger::Ledger& ledger;
+  const Clock& clock;
+  size_t body_limit;
+};
+
+// Response headers that carry the request's cost (streams: as trailers).
+inline constexpr char kCostHeader[] = "x-tollgate-cost-usd";
+inline constexpr char kPriceMissingHeader[] = "x-tollgate-price-missing";
+
+void register_runtime(Gateway& gateway, const RuntimeDependencies& deps);
+
+}  // namespace tollgate::api::runtime

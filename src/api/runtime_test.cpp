@@ -1,0 +1,195 @@
+// The bedrock-runtime pipeline through the Gateway with a scripted provider and
+// a real (in-memory) ledger: resolution, metering, pricing, commit, framing.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "api/bedrock/control_plane.h"
+#include "api/runtime/runtime_api.h"
+#include "eventstream/eventstream.h"
+#include "http/in_memory.h"
+#include "ledger/sqlite/sqlite_ledger.h"
+#include "store/sqlite/sqlite_profile_store.h"
+
+namespace tollgate::api {
+namespace {
+
+namespace json = boost::json;
+constexpr char kHaikuArn[] = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0";
+
+// Answers every call the same way, or fails as told.
+class ScriptedProvider final : public provider::Provider {
+ public:
+  std::string_view name() const override { return "scripted"; }
+  Task<Result<provider::Reply>> invoke(const provider::Invocation& invocation) override {
+    last_model = invocation.model_id;
+    if (fail) co_return *fail;
+    provider::Reply reply;
+    reply.body = R"({"answer":"hi"})";
+    reply.usage = {10, 5, 0, 0};
+    co_return reply;
+  }
+  Task<Result<provider::StreamOutcome>> stream(const provider::Invocation&, provider::EventSink& sink) override {
+    if (fail) co_return *fail;
+    provider::StreamOutcome outcome;
+    for (int i = 0; i < 3; ++i) {
+      provider::StreamEvent event{i == 2 ? "metadata" : "contentBlockDelta", "{\"i\":" + std::to_string(i) + "}"};
+      bool delivered = co_await sink.on_event(std::move(event));
+      if (!delivered) {
+        outcome.end = provider::StreamOutcome::End::ClientGone;
+        co_return outcome;
+      }
+      outcome.usage.output += 1;
+      if (cut && i == 1) {
+        outcome.end = provider::StreamOutcome::End::UpstreamCut;
+        outcome.error = Error(ErrorCode::ModelStreamError, "cut");
+        co_return outcome;
+      }
+    }
+    outcome.usage.input = 10;
+    co_return outcome;
+  }
+  std::optional<Error> fail;
+  bool cut = false;
+  std::string last_model;
+};
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  RuntimeTest()
+      : catalog_(catalog::Catalog::embedded()),
+        prices_(meter::PriceBook::embedded()),
+        store_(store::sqlite::open_profile_store(":memory:")),
+        clock_(std::chrono::system_clock::now()),
+        authenticator_({}, {{"key-1", "sekrit", "123456789012", "ci"}}, clock_, "us-east-1"),
+        service_(catalog_, *store_, clock_),
+        ledger_(ledger::sqlite::SqliteLedgerOptions{":memory:"}),
+        provider_(std::make_shared<ScriptedProvider>()),
+        gateway_(authenticator_) {
+    registry_.set_fallback(provider_);
+    bedrock::register_control_plane(gateway_, service_, catalog_, 1 << 20);
+    runtime::register_runtime(gateway_, {service_, registry_, prices_, ledger_, clock_, 1 << 20});
+    auto created = service_.create({"123456789012", "us-east-1"},
+                                   {"support-bot", std::nullopt, std::nullopt, kHaikuArn, {{"team", "growth"}}});
+    profile_arn_ = created->arn;
+  }
+
+  http::Response post(const std::string& model_id, const std::string& op, std::string body = "{}") {
+    std::string encoded;
+    for (char c : model_id) encoded += c == ':' ? "%3A" : c == '/' ? "%2F" : std::string(1, c);
+    http::Request req;
+    req.method = "POST";
+    req.path = "/model/" + encoded + "/" + op;
+    req.body = std::move(body);
+    req.headers = {{"Authorization", "Bearer sekrit"}, {"Content-Type", "application/json"}};
+    return http::serve_in_memory(gateway_, req);
+  }
+
+  std::vector<ledger::UsageRecord> records() { return *ledger_.query({}); }
+
+  catalog::Catalog catalog_;
+  meter::PriceBook prices_;
+  std::unique_ptr<store::ProfileStore> store_;
+  ManualClock clock_;
+  auth::Authenticator authenticator_;
+  profiles::ProfileService service_;
+  ledger::sqlite::SqliteLedger ledger_;
+  std::shared_ptr<ScriptedProvider> provider_;
+  provider::ProviderRegistry registry_;
+  Gateway gateway_;
+  std::string profile_arn_;
+};
+
+TEST_F(RuntimeTest, ConverseThroughAProfileIsMeteredPricedAndTagged) {
+  auto res = post(profile_arn_, "converse");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.body, R"({"answer":"hi"})");
+  EXPECT_EQ(provider_->last_model, "anthropic.claude-3-haiku-20240307-v1:0");
+  // Claude 3 Haiku: $0.25 / $1.25 per million tokens → 10 × 250 + 5 × 1250 nano-USD.
+  EXPECT_EQ(res.header(runtime::kCostHeader).value(), "0.000008750");
+  EXPECT_EQ(res.header("x-tollgate-provider").value(), "scripted");
+  EXPECT_TRUE(res.header("x-amzn-RequestId").has_value());
+
+  auto stored = records();
+  ASSERT_EQ(stored.size(), 1u);
+  const auto& r = stored[0];
+  EXPECT_EQ(r.request_id, res.header("x-amzn-RequestId").value());
+  EXPECT_EQ(r.operation, "Converse");
+  EXPECT_EQ(r.profile_arn, profile_arn_);
+  EXPECT_EQ(r.resource_arn, profile_arn_);
+  EXPECT_EQ(r.principal, "key-1");
+  EXPECT_EQ(r.billing_region, "us-east-1");
+  EXPECT_EQ(r.served_region, "us-east-1");
+  EXPECT_EQ(r.tokens, (ledger::TokenCounts{10, 5, 0, 0}));
+  EXPECT_EQ(r.costs.input_nano_usd, 2500);
+  EXPECT_EQ(r.costs.output_nano_usd, 6250);
+  EXPECT_FALSE(r.price_missing);
+  EXPECT_EQ(r.tags, (std::vector<Tag>{{"team", "growth"}}));
+  EXPECT_EQ(r.status, ledger::UsageStatus::Success);
+}
+
+TEST_F(RuntimeTest, InvokeModelCarriesBedrocksTokenCountHeaders) {
+  auto res = post("anthropic.claude-3-haiku-20240307-v1:0", "invoke", R"({"prompt":"x"})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.header("X-Amzn-Bedrock-Input-Token-Count").value(), "10");
+  EXPECT_EQ(res.header("X-Amzn-Bedrock-Output-Token-Count").value(), "5");
+  ASSERT_EQ(records().size(), 1u);
+  EXPECT_EQ(records()[0].profile_arn, "");
+}
+
+TEST_F(RuntimeTest, StreamsEventFramesAndRecordsBeforeTheLastOne) {
+  auto res = post(profile_arn_, "converse-stream");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.header("Content-Type").value(), "application/vnd.amazon.eventstream");
+  eventstream::Decoder decoder;
+  auto messages = decoder.feed(res.body);
+  ASSERT_TRUE(messages.ok());
+  ASSERT_EQ(messages->size(), 3u);
+  EXPECT_EQ((*messages)[0].string_header(":event-type").value(), "contentBlockDelta");
+  EXPECT_EQ((*messages)[2].string_header(":event-type").value(), "metadata");
+  EXPECT_EQ((*messages)[2].payload, "{\"i\":2}");
+  EXPECT_TRUE(res.header(runtime::kCostHeader).has_value());  // as a trailer
+  ASSERT_EQ(records().size(), 1u);
+  EXPECT_EQ(records()[0].tokens.output, 3);
+  EXPECT_EQ(records()[0].status, ledger::UsageStatus::Success);
+}
+
+TEST_F(RuntimeTest, AnUpstreamCutEndsWithAnInStreamExceptionAndIsRecordedAsSuch) {
+  provider_->cut = true;
+  auto res = post(profile_arn_, "converse-stream");
+  auto messages = eventstream::Decoder().feed(res.body);
+  ASSERT_TRUE(messages.ok());
+  ASSERT_EQ(messages->size(), 3u);
+  EXPECT_EQ((*messages)[2].string_header(":message-type").value(), "exception");
+  EXPECT_EQ((*messages)[2].string_header(":exception-type").value(), "modelStreamErrorException");
+  ASSERT_EQ(records().size(), 1u);
+  EXPECT_EQ(records()[0].status, ledger::UsageStatus::UpstreamCut);
+  EXPECT_EQ(records()[0].tokens.output, 2);
+}
+
+TEST_F(RuntimeTest, RefusalsBeforeTheModelAreNotRecorded) {
+  auto missing = post("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abcdefabcdef", "converse");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.header("x-amzn-ErrorType").value(), "ResourceNotFoundException");
+  provider_->fail = Error(ErrorCode::Throttling, "slow down");
+  EXPECT_EQ(post(profile_arn_, "converse").status, 429);
+  EXPECT_TRUE(records().empty());
+}
+
+TEST_F(RuntimeTest, ModelFailuresAreRecordedWithoutTokens) {
+  provider_->fail = Error(ErrorCode::ModelError, "the model failed");
+  auto res = post(profile_arn_, "converse");
+  EXPECT_EQ(res.status, 424);
+  ASSERT_EQ(records().size(), 1u);
+  EXPECT_EQ(records()[0].status, ledger::UsageStatus::ModelError);
+  EXPECT_EQ(records()[0].costs.total_nano_usd(), 0);
+}
+
+TEST_F(RuntimeTest, CountTokensIsFree) {
+  auto res = post(profile_arn_, "count-tokens", R"({"input":{"converse":{"messages":[]}}})");
+  EXPECT_EQ(res.status, 200);
+  EXPECT_TRUE(records().empty());
+}
+
+}  // namespace
+}  // namespace tollgate::api

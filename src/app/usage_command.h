@@ -1,0 +1,27 @@
+// `tollgate usage`: lists usage records from the ledger of a data directory
+// (also while the gateway runs: the ledger is read through WAL).
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "core/clock.h"
+
+namespace tollgate::app {
+
+struct UsageOptions {
+  std::string data_dir;
+  std::optional<std::string> since;  // "2026-11-22", "2026-11-22T10:00:00Z", or relative: "90m", "24h", "7d"
+  std::optional<std::string> profile_arn;
+  size_t limit = 100;
+  std::string format = "table";  // table | json
+};
+
+// Returns the process exit status; writes the listing to `out`.
+int list_usage(const UsageOptions& options, std::ostream& out, const Clock& clock);
+
+// Parses --since; throws StartupError with what to write instead.
+TimePoint parse_since(const std::string& text, TimePoint now);
+
+}  // namespace tollgate::app

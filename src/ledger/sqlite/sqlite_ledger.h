@@ -1,0 +1,89 @@
+// The embedded usage ledger: its own SQLite database file in WAL mode (the
+// gateway passes <data_dir>/ledger.db), written by one group-commit writer
+// thread. See doc/ledger.md for the schema and the durability contract.
+//
+// Group commit: append() only queues the record (computing its canonical tag
+// set on the caller's thread). The writer takes everything queued, up to
+// max_batch records, writes them in ONE transaction — each record with INSERT
+// ... ON CONFLICT(request_id) DO NOTHING, and for each record actually inserted
+// the hourly rollups — commits, and only then calls every `done` of the batch:
+// ok after the COMMIT returned (the data is then visible to any new
+// connection), or the commit's error (nothing of the batch is stored). A lone
+// record is written as soon as the writer is free; records that arrive while a
+// commit runs share the next one. When the previous batch held several records
+// the writer waits up to max_delay for as many to be queued before it starts,
+// so a steady stream keeps sharing commits; a lone request never waits for it.
+//
+// Durability: fsync_each_commit=false runs with synchronous=NORMAL — an
+// acknowledged record survives a crash of the process but may be lost on power
+// loss or an OS crash; fsync_each_commit=true runs with synchronous=FULL — one
+// fsync of the WAL per group commit, an acknowledged record survives power loss.
+//
+// Thread-safety: every method may be called from any thread. `done` runs on the
+// writer thread (or, for an append after close(), on the caller's thread) and
+// must neither block nor throw. query() and rollups() use a second, read-only
+// connection (the writer's, under its lock, for ":memory:") and see only
+// committed data.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ledger/ledger.h"
+
+namespace tollgate::ledger::sqlite {
+
+struct SqliteLedgerOptions {
+  std::string path;                        // the database file; ":memory:" gives a private in-memory ledger (tests)
+  bool fsync_each_commit = false;          // synchronous=FULL instead of NORMAL
+  size_t max_batch = 1024;                 // records per transaction at most (0 is taken as 1)
+  std::chrono::milliseconds max_delay{2};  // longest a batch waits for company (0: never waits)
+};
+
+// Counters since open. Each is read atomically, not all at one instant; those of a
+// batch are updated before its `done`s are called.
+struct SqliteLedgerStats {
+  uint64_t appended = 0;        // records accepted into the queue
+  uint64_t commits = 0;         // transactions committed
+  uint64_t failed_commits = 0;  // transactions that failed (their records got the error)
+  uint64_t acknowledged = 0;    // records whose done got ok (duplicates included)
+  uint64_t inserted = 0;        // records newly stored
+  uint64_t duplicates = 0;      // records acknowledged whose request_id was already stored
+  uint64_t largest_batch = 0;   // most records in one transaction
+};
+
+class SqliteLedger final : public Ledger {
+ public:
+  // Opens (creating if needed) the database, migrates the "ledger" schema and
+  // starts the writer. Throws StartupError when it cannot open or migrate.
+  explicit SqliteLedger(const SqliteLedgerOptions& options);
+  // Calls close().
+  ~SqliteLedger() override;
+  SqliteLedger(const SqliteLedger&) = delete;
+  SqliteLedger& operator=(const SqliteLedger&) = delete;
+
+  // After close(), `done` gets a ServiceUnavailable error at once (on the caller's thread).
+  void append(UsageRecord record, Done done) override;
+  // Records with the filters given, newest start_time first, at most query.limit.
+  // Tags come back in canonical order (sorted by key), times to the millisecond.
+  Result<std::vector<UsageRecord>> query(const UsageQuery& query) override;
+  // Rollup rows with the filters given, ordered by hour (then by the other dimensions).
+  Result<std::vector<HourlyRollup>> rollups(const RollupQuery& query) override;
+  // Commits everything queued, then joins the writer. Idempotent. Called from a
+  // `done` (the writer thread) it only stops the intake; the writer ends after
+  // draining and the destructor joins it.
+  void close() override;
+
+  SqliteLedgerStats stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The factory the gateway uses. Throws StartupError when it cannot open/migrate.
+std::unique_ptr<Ledger> open_sqlite_ledger(const SqliteLedgerOptions& options);
+
+}  // namespace tollgate::ledger::sqlite
