@@ -136,6 +136,7 @@ PriceConfig read_price(const std::string& path, const YAML::Node& node) {
   check_known_keys(path, node, {"model", "region", "geography", "input", "output", "cache_read", "cache_write"});
   if (!node["model"]) throw StartupError(where(path, node) + ": price is missing 'model'");
   PriceConfig p;
+  p.location = where(path, node);
   p.model = scalar<std::string>(path, node["model"], "model");
   if (node["region"]) p.region = scalar<std::string>(path, node["region"], "region");
   if (node["geography"]) p.geography = scalar<std::string>(path, node["geography"], "geography");

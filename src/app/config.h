@@ -51,6 +51,7 @@ struct PriceConfig {
   std::string region;     // empty = any
   std::string geography;  // empty = any
   std::optional<std::string> input, output, cache_read, cache_write;
+  std::string location;  // FILE:LINE:COLUMN of the item, for errors
 };
 
 struct Config {

@@ -77,5 +77,47 @@ TEST(Config, ReportsMistakesWithFileAndLine) {
   expect_error("listen: nowhere\n", "ADDR:PORT");
 }
 
+TEST(Config, ReadsProvidersSimulatorLedgerAndPrices) {
+  Config c = load_config(write_temp(R"(
+ledger:
+  fsync: true
+simulator:
+  latency_ms: 5
+  tokens_per_second: 50
+providers:
+  - name: vllm
+    type: openai
+    base_url: http://127.0.0.1:8000/v1
+    models: ["meta.*"]
+prices:
+  - model: meta.llama3-1-8b-instruct-v1:0
+    input: "0.22"
+)"));
+  EXPECT_TRUE(c.ledger_fsync);
+  EXPECT_EQ(c.simulator.latency, std::chrono::milliseconds(5));
+  EXPECT_EQ(c.simulator.tokens_per_second, 50);
+  ASSERT_EQ(c.providers.size(), 1u);
+  EXPECT_EQ(c.providers[0].models, std::vector<std::string>{"meta.*"});
+  EXPECT_EQ(c.providers[0].regions, std::vector<std::string>{"*"});
+  ASSERT_EQ(c.prices.size(), 1u);
+  EXPECT_EQ(c.prices[0].input.value(), "0.22");
+  EXPECT_NE(c.prices[0].location.find(":13:"), std::string::npos) << c.prices[0].location;
+}
+
+TEST(Config, RefusesIncompleteProvidersAndPrices) {
+  auto expect_error = [](const std::string& yaml, const std::string& part) {
+    try {
+      load_config(write_temp(yaml));
+      ADD_FAILURE() << "no error for: " << yaml;
+    } catch (const StartupError& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  expect_error("providers:\n  - type: openai\n", "needs 'base_url'");
+  expect_error("providers:\n  - type: carrier-pigeon\n", "unknown provider type");
+  expect_error("prices:\n  - model: x\n", "sets none of input");
+  expect_error("ledger:\n  fsync: maybe\n", "true or false");
+}
+
 }  // namespace
 }  // namespace tollgate::app

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+#include <tuple>
+
 #include "provider/bedrock/bedrock.h"
 #include "provider/openai/openai_provider.h"
 #include "provider/simulator/simulator.h"
@@ -55,14 +58,22 @@ Providers::Providers(const Config& config, const catalog::Catalog& catalog, cons
 
 meter::PriceBook price_book(const Config& config, const catalog::Catalog& catalog) {
   meter::PriceBook book = meter::PriceBook::embedded();
+  std::set<std::tuple<std::string, std::string, std::string>> seen;
   for (const auto& price : config.prices) {
+    if (!catalog.find_model(price.model)) {
+      throw StartupError(price.location + ": price for unknown model '" + price.model +
+                         "' (use a model id from ListFoundationModels)");
+    }
+    if (!seen.emplace(price.model, price.region, price.geography).second) {
+      throw StartupError(price.location + ": a second price for " + price.model +
+                         (price.region.empty() ? "" : " in " + price.region) +
+                         (price.geography.empty() ? "" : " via " + price.geography) + "; keep one");
+    }
     meter::TokenPrices prices;
     auto convert = [&](const std::optional<std::string>& text, std::optional<int64_t>& out, std::string_view what) {
       if (!text) return;
       auto parsed = meter::parse_usd_per_million(*text);
-      if (!parsed.ok()) {
-        throw StartupError("price of " + price.model + ": " + std::string(what) + ": " + parsed.error().message());
-      }
+      if (!parsed.ok()) throw StartupError(price.location + ": " + std::string(what) + ": " + parsed.error().message());
       out = *parsed;
     };
     convert(price.input, prices.input, "input");
