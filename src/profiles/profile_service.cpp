@@ -487,8 +487,7 @@ std::string region_of_model_arn(const std::string& arn) {
 
 }  // namespace
 
-Result<InvocationTarget> ProfileService::model_target(const Caller& caller, std::string_view model_id,
-                                                      std::string_view region) {
+Result<InvocationTarget> ProfileService::model_target(std::string_view model_id, std::string_view region) {
   const auto* model = catalog_.find_model(model_id);
   if (!model) {
     return Error(ErrorCode::ResourceNotFound, "The model '" + std::string(model_id) +
@@ -532,9 +531,9 @@ Result<InvocationTarget> ProfileService::resolve_invocation(const Caller& caller
                                               ", but the request was sent to region " + caller.region +
                                               "; send it to " + arn->region + " or use that region in the ARN.");
     }
-    return model_target(caller, arn->resource_id, caller.region);
+    return model_target(arn->resource_id, caller.region);
   }
-  if (!looks_like_arn(model_id) && catalog_.find_model(model_id)) return model_target(caller, model_id, caller.region);
+  if (!looks_like_arn(model_id) && catalog_.find_model(model_id)) return model_target(model_id, caller.region);
 
   auto resolved = resolve(caller, model_id);
   TOLLGATE_TRY(resolved);

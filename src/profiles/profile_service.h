@@ -99,7 +99,7 @@ class ProfileService {
   Result<ProfileView> create_new(const Caller& caller, const CreateRequest& request);
   Error not_found_with_hint(const Caller& caller, std::string_view identifier, std::string_view why);
   ProfileView view_of(const Caller& caller, const catalog::SystemProfile& profile) const;
-  Result<InvocationTarget> model_target(const Caller& caller, std::string_view model_id, std::string_view region);
+  Result<InvocationTarget> model_target(std::string_view model_id, std::string_view region);
   InvocationTarget system_target(const Caller& caller, const catalog::SystemProfile& profile) const;
   Result<ListPage> list_system(const Caller& caller, const std::string& after, size_t limit);
   Result<ListPage> list_application(const Caller& caller, const std::string& after, size_t limit);
