@@ -7,7 +7,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 debian_packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libsqlite3-dev zlib1g-dev
+  libssl-dev libsqlite3-dev zlib1g-dev libnghttp2-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev
 )
