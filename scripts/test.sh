@@ -20,7 +20,7 @@ echo "== unit, fuzz-replay and end-to-end tests"
 ctest --test-dir "$here/build" -j "$jobs" --timeout 600
 
 echo "== build (ASan + UBSan)"
-cmake -S "$here" -B "$here/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTOLLGATE_SANITIZE=ON >/dev/null
+cmake -S "$here" -B "$here/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTOLLGATE_SANITIZE=ON -DTOLLGATE_BENCH=OFF >/dev/null
 cmake --build "$here/build-asan" -j "$jobs"
 echo "== every test again against the ASan + UBSan build"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
