@@ -197,7 +197,11 @@ Status Authenticator::check_time(const SignedClaim& claim) const {
 // Host signed, scope naming the expected service and the request's own date.
 Status Authenticator::check_scope(const SignedClaim& claim, std::string_view expected_service) {
   const auto& signed_headers = claim.authorization.signed_headers;
-  if (std::find(signed_headers.begin(), signed_headers.end(), "host") == signed_headers.end()) {
+  // Over HTTP/2 the AWS SDK for JavaScript signs the authority as ':authority' (no 'host').
+  auto signs = [&](std::string_view name) {
+    return std::find(signed_headers.begin(), signed_headers.end(), name) != signed_headers.end();
+  };
+  if (!signs("host") && !signs(":authority")) {
     return incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   }
   if (claim.authorization.service != expected_service) {

@@ -136,6 +136,35 @@ TEST_F(AuthenticatorTest, AcceptsBotocoreGetWithArnInPath) {
   ASSERT_TRUE(result.ok()) << result.error().message() << "\n" << result.error().detail();
 }
 
+// Captured from @aws-sdk/client-bedrock-runtime 3.1162 over HTTP/2 (its default
+// handler): it signs the authority as ':authority', with no 'host', and the HTTP/2
+// server exposes the pseudo-header under that name (and as 'host').
+TEST_F(AuthenticatorTest, AcceptsTheJsSdkSigningAuthorityOverHttp2) {
+  clock_.set(at("20261122T090917Z") + 1min);
+  http::Request r;
+  r.method = "POST";
+  r.path = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse";
+  r.headers = {{":authority", "127.0.0.1:42439"},
+               {"content-type", "application/json"},
+               {"content-length", "56"},
+               {"x-amz-user-agent", "aws-sdk-js/3.1161.0"},
+               {"user-agent", "aws-sdk-js/3.1161.0 ua/2.1 os/linux lang/js md/nodejs#20.20.2"},
+               {"amz-sdk-invocation-id", "5ceac70e-6d5e-49b3-a654-94a0a9bd1b10"},
+               {"amz-sdk-request", "attempt=1; max=1"},
+               {"x-amz-date", "20261122T090917Z"},
+               {"x-amz-content-sha256", "c3335e07d6e89650bf94cb98664be69f8774dbc3198df221f113db0a59ea14f0"},
+               {"authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/bedrock/aws4_request, "
+                "SignedHeaders=:authority;amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;"
+                "x-amz-content-sha256;x-amz-date;x-amz-user-agent, "
+                "Signature=352692ee3577726d5343f5e439f95432b84f12043c22d6beb8189fd68ed2c062"},
+               {"host", "127.0.0.1:42439"}};
+  r.body = R"({"messages":[{"role":"user","content":[{"text":"hi"}]}]})";
+  auto result = auth_.authenticate(r, "bedrock", true);
+  ASSERT_TRUE(result.ok()) << result.error().message() << "\n" << result.error().detail();
+  EXPECT_EQ(result->region, "us-east-1");
+}
+
 TEST_F(AuthenticatorTest, AcceptsTheDateHeaderWhenThereIsNoXAmzDate) {
   http::Request r = unsigned_converse();
   r.headers.push_back({"Date", "Sun, 30 Aug 2015 12:36:00 GMT"});

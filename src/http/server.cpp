@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include "http/http2_session.h"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +18,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <csignal>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -41,7 +44,26 @@ struct Connection {
   beast::tcp_stream stream;
   bool idle = true;  // waiting for the next request; touched only on the connection's strand
   std::string remote;
+  std::function<void()> on_stop;  // set while an HTTP/2 session runs: its graceful shutdown (strand only)
 };
+
+enum class Sniffed { Http1, Http2, Closed };
+
+// Reads until the first bytes either differ from the HTTP/2 connection preface or
+// complete it. The bytes stay in `buffer` for whichever protocol follows.
+asio::awaitable<Sniffed> sniff(Connection& conn, beast::flat_buffer& buffer, std::chrono::milliseconds timeout) {
+  conn.stream.expires_after(timeout);
+  while (true) {
+    auto data = buffer.data();
+    std::string_view seen(static_cast<const char*>(data.data()), data.size());
+    size_t n = std::min(seen.size(), kHttp2Preface.size());
+    if (seen.substr(0, n) != kHttp2Preface.substr(0, n)) co_return Sniffed::Http1;
+    if (n == kHttp2Preface.size()) co_return Sniffed::Http2;
+    auto [ec, got] = co_await conn.stream.async_read_some(buffer.prepare(4096), kNoThrow);
+    if (ec) co_return Sniffed::Closed;
+    buffer.commit(got);
+  }
+}
 
 Request to_request(const bhttp::request_parser<bhttp::string_body>& parser, const std::string& remote) {
   const auto& msg = parser.get();
@@ -148,6 +170,7 @@ struct Server::Impl {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  asio::awaitable<void> serve_http2(Connection& conn, beast::flat_buffer& buffer);
   asio::awaitable<bool> write(Connection& conn, Response res, bool keep_alive);
   asio::awaitable<void> linger_close(Connection& conn);
   asio::awaitable<bool> run_handler(Connection& conn, Request& req, bool keep_alive);
@@ -216,10 +239,24 @@ asio::awaitable<void> Server::Impl::linger_close(Connection& conn) {
   }
 }
 
+asio::awaitable<void> Server::Impl::serve_http2(Connection& conn, beast::flat_buffer& buffer) {
+  auto data = buffer.data();
+  std::string received(static_cast<const char*>(data.data()), data.size());
+  buffer.consume(buffer.size());
+  conn.idle = false;
+  Http2Session session(conn.stream, handler, options, conn.remote);
+  conn.on_stop = [&session] { session.shutdown(); };
+  if (stopping) session.shutdown();
+  co_await session.run(std::move(received));
+  conn.on_stop = nullptr;
+}
+
 asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
   beast::flat_buffer buffer;
   bool linger = false;
-  while (!stopping) {
+  Sniffed protocol = co_await sniff(*conn, buffer, options.idle_timeout);
+  if (protocol == Sniffed::Http2 && !stopping) co_await serve_http2(*conn, buffer);
+  while (protocol == Sniffed::Http1 && !stopping) {
     conn->idle = true;
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
@@ -300,7 +337,11 @@ void Server::Impl::begin_shutdown() {
   std::lock_guard lock(mu);
   for (const auto& conn : connections) {
     asio::post(conn->stream.get_executor(), [conn] {
-      if (conn->idle) conn->stream.cancel();
+      if (conn->on_stop) {
+        conn->on_stop();
+      } else if (conn->idle) {
+        conn->stream.cancel();
+      }
     });
   }
   if (connections.empty()) return;

@@ -7,8 +7,13 @@
 // refusals (oversized header or body), in the protocol of the API addressed.
 // A handler answers through a ResponseWriter, whole or streamed (chunked).
 //
+// HTTP/1.1 and HTTP/2 with prior knowledge (h2c, the JS SDK's default) share the
+// listener: a connection that opens with the HTTP/2 preface is an HTTP/2 session
+// (http2_session.h).
+//
 // Thread-safety: handle() and reject() are called concurrently from the io
-// threads; one connection's requests are handled one at a time, in order.
+// threads; an HTTP/1.1 connection's requests are handled one at a time, in
+// order; an HTTP/2 connection's streams concurrently, on its strand.
 #pragma once
 
 #include <chrono>

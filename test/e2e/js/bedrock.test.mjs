@@ -32,10 +32,6 @@ const {
   ConverseCommand,
   ConverseStreamCommand,
 } = await import('@aws-sdk/client-bedrock-runtime');
-// The bedrock-runtime client defaults to HTTP/2 (for the bidirectional streaming
-// operation); tollgate speaks HTTP/1.1, so the runtime client is given the SDK's
-// own HTTP/1.1 handler (see README, "JavaScript SDK").
-const { NodeHttpHandler } = await import('@smithy/node-http-handler');
 
 // Nothing from the user's AWS configuration may reach the SDK (a profile, region,
 // endpoint override or AWS_BEARER_TOKEN_BEDROCK would change what it sends).
@@ -211,7 +207,6 @@ describe('bedrock-runtime through an application profile with the JS SDK', () =>
       endpoint: gateway.endpoint,
       credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
       maxAttempts: 1,
-      requestHandler: new NodeHttpHandler(),
     });
     const created = await control.send(new CreateInferenceProfileCommand({
       inferenceProfileName: 'js-runtime-bot',
