@@ -1,5 +1,5 @@
 // The bytes of src/catalog/data/catalog.json, compiled into the binary. The definition is generated at
-// build time by embed_file.cmake (see CMakeLists.txt); private to the catalog library.
+// build time by cmake/embed_file.cmake (see CMakeLists.txt); private to the catalog library.
 #pragma once
 
 #include <string_view>

@@ -1,5 +1,5 @@
 // The bytes of src/meter/data/prices.json, compiled into the binary. The definition is generated at build
-// time by embed_prices.cmake (see CMakeLists.txt); private to the meter library.
+// time by cmake/embed_file.cmake (see CMakeLists.txt); private to the meter library.
 #pragma once
 
 #include <string_view>
