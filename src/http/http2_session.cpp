@@ -553,20 +553,8 @@ void Http2Session::Impl::answer_early(Stream& s, const Error& error) {
 Task<void> Http2Session::Impl::serve_stream(std::shared_ptr<Impl> self, std::shared_ptr<Stream> s) {
   (void)self;  // keeps the session alive
   StreamWriter writer(*this, *s);
-  Request& req = s->request;
-  std::string failure;
-  try {
-    co_await handler.handle(req, writer);
-  } catch (const std::exception& e) {
-    failure = e.what();
-    spdlog::error("unhandled exception serving {} {}: {}", req.method, req.path, failure);
-  }
-  if (!writer.started()) {
-    if (failure.empty()) spdlog::error("handler for {} {} returned without answering", req.method, req.path);
-    Response res = handler.reject(req, Error(ErrorCode::InternalServer, "The server encountered an internal error.",
-                                             failure));
-    co_await writer.send(std::move(res));
-  } else if (!s->response_complete && !s->closed && !dead && !s->eof) {
+  co_await handle_guarded(handler, s->request, writer);
+  if (writer.started() && !s->response_complete && !s->closed && !dead && !s->eof) {
     reset(*s, NGHTTP2_INTERNAL_ERROR);  // begun but never ended: the client must not take it as whole
   }
   --handlers;

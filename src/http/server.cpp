@@ -201,9 +201,7 @@ asio::awaitable<void> Server::Impl::accept_loop() {
   }
 }
 
-// Runs the handler; returns whether the connection may serve another request.
-asio::awaitable<bool> Server::Impl::run_handler(Connection& conn, Request& req, bool keep_alive) {
-  ConnectionWriter writer(conn, options, keep_alive);
+Task<void> handle_guarded(RequestHandler& handler, Request& req, ResponseWriter& writer) {
   std::string failure;
   try {
     co_await handler.handle(req, writer);
@@ -213,9 +211,16 @@ asio::awaitable<bool> Server::Impl::run_handler(Connection& conn, Request& req, 
   }
   if (!writer.started()) {
     if (failure.empty()) spdlog::error("handler for {} {} returned without answering", req.method, req.path);
-    co_await writer.send(handler.reject(req, Error(ErrorCode::InternalServer, "The server encountered an internal error.",
-                                                   failure)));
+    Response res = handler.reject(req, Error(ErrorCode::InternalServer, "The server encountered an internal error.",
+                                             failure));
+    co_await writer.send(std::move(res));
   }
+}
+
+// Runs the handler; returns whether the connection may serve another request.
+asio::awaitable<bool> Server::Impl::run_handler(Connection& conn, Request& req, bool keep_alive) {
+  ConnectionWriter writer(conn, options, keep_alive);
+  co_await handle_guarded(handler, req, writer);
   co_return writer.complete() && keep_alive;
 }
 

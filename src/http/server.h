@@ -67,6 +67,11 @@ class RequestHandler {
   virtual Response reject(const Request& request, const Error& error) = 0;
 };
 
+// Runs `handler` on one request as every transport does: an exception, or a
+// return without an answer, becomes a 500 InternalServerException (from
+// handler.reject) when nothing was sent yet, and is logged.
+Task<void> handle_guarded(RequestHandler& handler, Request& request, ResponseWriter& writer);
+
 class Server {
  public:
   Server(ServerOptions options, RequestHandler& handler);
