@@ -8,14 +8,26 @@
 //   closed loop: every thread waits for its record's `done` before the next one
 //                (like N concurrent requests each holding its last byte).
 //
-// Request ids are random UUIDs (v4), as the gateway makes them. A third, "what
-// if" row repeats the open loop with time-ordered (v7-layout) ids: the unique
-// index on request_id is then appended to instead of written all over, which
-// shows what that index costs (doc/ledger.md, "Throughput").
+// Request ids are made as the gateway makes them: tollgate::new_request_id()
+// (UUID v7, time-ordered), called with the record's start time just before its
+// append, so ids arrive in about the order they were made. Everything else of a
+// record is made before the clock starts: the bench measures the ledger.
+// Two "what if" rows (open loop, --what-if yes) show what the order of the ids
+// costs:
+//   v7 reordered: the same ids made up front, then appended out of order, each
+//                 moved by up to --reorder records (a gateway whose response
+//                 times spread over seconds appends ids that far out of order);
+//   random(v4):   random UUIDs, the ids of earlier versions of the gateway.
+// Besides records/s (wall clock, which on a shared machine depends on what else
+// runs) it prints the CPU time per record of the whole process ("cpu us") and of
+// the ledger's writer thread ("writer us", from /proc): the writer is the
+// bottleneck, so 1e6 / writer us is the rate it would reach with a core of its own.
 //
 // Usage: ledger_ingest_bench [--threads N] [--records M] [--closed-records K] [--dir DIR]
 //                            [--workload open|closed|both] [--mode default|fsync|both] [--what-if yes|no]
-// (target: >= 100,000 records/s in the default mode, open loop, random ids).
+//                            [--reorder R] [--repeat X] [--keep yes|no]
+// (target: >= 100,000 records/s in the default mode, open loop).
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,12 +37,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/ids.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 
 namespace {
@@ -50,33 +66,51 @@ struct Config {
   std::string dir;
   std::string workload = "both";  // open | closed | both
   std::string mode = "both";      // default | fsync | both
-  bool what_if = true;            // also the open loop with time-ordered request ids
+  bool what_if = true;            // also the open loop with reordered v7 ids and with random v4 ids
+  int reorder = 50'000;           // how far (in records) a reordered id moves at most
+  int repeat = 1;                 // runs of each row
+  bool keep = false;              // keep the database files (printed) instead of removing them
 };
 
-// A random UUID (v4, as core/ids.h makes request ids today), or with `ms` >= 0 a
-// time-ordered one (v7 layout: the 48-bit millisecond time first, then random).
-std::string uuid(std::mt19937_64& rng, int64_t ms) {
+// How the request ids of a run are made.
+enum class Ids {
+  V7,           // new_request_id() just before each append
+  V7Reordered,  // new_request_id() up front, appended out of order by up to Config::reorder records
+  V4,           // random UUIDs (v4) up front
+};
+
+const char* name_of(Ids ids) {
+  switch (ids) {
+    case Ids::V7:
+      return "v7";
+    case Ids::V7Reordered:
+      return "v7 reordered";
+    case Ids::V4:
+      return "random(v4)";
+  }
+  return "?";
+}
+
+// A random UUID (v4).
+std::string uuid_v4(std::mt19937_64& rng) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(36, '-');
   for (size_t i = 0; i < out.size(); ++i) {
     if (i == 8 || i == 13 || i == 18 || i == 23) continue;
     out[i] = kHex[rng() & 0xF];
   }
-  out[14] = ms >= 0 ? '7' : '4';
-  if (ms >= 0) {
-    static constexpr size_t kPos[] = {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12};
-    for (int k = 11; k >= 0; --k, ms >>= 4) out[kPos[k]] = kHex[ms & 0xF];
-  }
+  out[14] = '4';
+  out[19] = kHex[8 + (rng() & 0x3)];
   return out;
 }
 
-UsageRecord make_record(int thread, int i, bool time_ordered, std::mt19937_64& rng) {
+// A record without its request id (and, for Ids::V7, without its times: set at append).
+UsageRecord make_record(int thread, int i) {
   static const char* kProfiles[] = {"x7k2m9q4w1ab", "p3n8v6c2z5de", "h4j7r1t9y2fg", "q8w3e6r1t4hk"};
   static const char* kTeams[] = {"growth", "search", "support", "platform", "research"};
   static const char* kModels[] = {"anthropic.claude-3-5-sonnet-20240620-v1:0", "anthropic.claude-3-haiku-20240307-v1:0",
                                   "meta.llama3-1-70b-instruct-v1:0"};
   UsageRecord r;
-  r.request_id = uuid(rng, time_ordered ? 1'700'000'000'000 + i : -1);
   r.start_time = std::chrono::system_clock::now();
   r.end_time = r.start_time + std::chrono::milliseconds(300 + i % 4000);
   r.account_id = "123456789012";
@@ -105,7 +139,43 @@ struct Outcome {
   uint64_t failed = 0;
   uint64_t commits = 0;
   double p50_ms = 0, p99_ms = 0;
+  double cpu_us = 0;     // CPU time of the whole process (all threads) per record
+  double writer_us = 0;  // CPU time of the ledger's writer thread per record
 };
+
+// User + system CPU seconds of the whole process.
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// User + system CPU seconds of this process's thread named `name` (0 when none), from /proc.
+double thread_cpu_seconds(const std::string& name) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string line;
+    if (!std::getline(comm, line) || line != name) continue;
+    std::ifstream stat_file(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) return 0;
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int k = 3; fields >> field; ++k) {  // field 3 is the state; 14 utime, 15 stime (in clock ticks)
+      if (k == 14) utime = std::stod(field);
+      if (k == 15) {
+        stime = std::stod(field);
+        break;
+      }
+    }
+    return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return 0;
+}
 
 double percentile(std::vector<int64_t>& v, double p) {
   if (v.empty()) return 0;
@@ -114,7 +184,7 @@ double percentile(std::vector<int64_t>& v, double p) {
   return static_cast<double>(v[k]) / 1e6;
 }
 
-Outcome run(const Config& cfg, bool fsync, bool closed_loop, bool time_ordered) {
+Outcome run(const Config& cfg, bool fsync, bool closed_loop, Ids ids) {
   const int per_thread = closed_loop ? cfg.closed_records : cfg.records;
   const size_t total = static_cast<size_t>(cfg.threads) * static_cast<size_t>(per_thread);
   std::string pattern = (std::filesystem::path(cfg.dir) / "tollgate-ledger-bench-XXXXXX").string();
@@ -127,9 +197,27 @@ Outcome run(const Config& cfg, bool fsync, bool closed_loop, bool time_ordered) 
   // Records are made before the clock starts: the bench measures the ledger.
   std::vector<std::vector<UsageRecord>> records(static_cast<size_t>(cfg.threads));
   for (int t = 0; t < cfg.threads; ++t) {
-    std::mt19937_64 rng(static_cast<uint64_t>(t) * 7919 + (fsync ? 1 : 0) + (closed_loop ? 2 : 0));
-    for (int i = 0; i < per_thread; ++i) {
-      records[static_cast<size_t>(t)].push_back(make_record(t, i, time_ordered, rng));
+    for (int i = 0; i < per_thread; ++i) records[static_cast<size_t>(t)].push_back(make_record(t, i));
+  }
+  if (ids == Ids::V4) {
+    std::mt19937_64 rng(7919 + (fsync ? 1 : 0) + (closed_loop ? 2 : 0));
+    for (auto& list : records) {
+      for (auto& r : list) r.request_id = uuid_v4(rng);
+    }
+  } else if (ids == Ids::V7Reordered) {
+    // Made in order, then each moved by up to cfg.reorder positions of the (interleaved) arrival order.
+    std::vector<std::string> made(total);
+    for (auto& id : made) id = tollgate::new_request_id();
+    std::sort(made.begin(), made.end());
+    std::mt19937_64 rng(42);
+    std::uniform_int_distribution<int64_t> move(0, cfg.reorder);
+    std::vector<std::pair<int64_t, size_t>> arrival(total);
+    for (size_t k = 0; k < total; ++k) arrival[k] = {static_cast<int64_t>(k) + move(rng), k};
+    std::sort(arrival.begin(), arrival.end());
+    // Arrival slot k is the (k / threads)-th append of thread k % threads.
+    for (size_t k = 0; k < total; ++k) {
+      size_t t = k % static_cast<size_t>(cfg.threads), i = k / static_cast<size_t>(cfg.threads);
+      records[t][i].request_id = made[arrival[k].second];
     }
   }
   std::vector<int64_t> latency_ns(total);
@@ -153,22 +241,27 @@ Outcome run(const Config& cfg, bool fsync, bool closed_loop, bool time_ordered) 
         bool mine_done = false;
         for (int i = 0; i < per_thread; ++i) {
           size_t slot = static_cast<size_t>(t) * static_cast<size_t>(per_thread) + static_cast<size_t>(i);
+          UsageRecord& record = records[static_cast<size_t>(t)][static_cast<size_t>(i)];
+          if (ids == Ids::V7) {  // as the gateway: the id and the start time when the request comes in
+            record.request_id = tollgate::new_request_id();
+            record.start_time = std::chrono::system_clock::now();
+            record.end_time = record.start_time + std::chrono::milliseconds(record.latency_ms);
+          }
           auto sent = Clock::now();
           mine_done = false;
-          ledger.append(
-              std::move(records[static_cast<size_t>(t)][static_cast<size_t>(i)]), [&, slot, sent](const Status& s) {
-                latency_ns[slot] = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - sent).count();
-                if (!s.ok()) failed.fetch_add(1, std::memory_order_relaxed);
-                if (closed_loop) {
-                  std::lock_guard lock(my_mu);
-                  mine_done = true;
-                  my_cv.notify_one();
-                }
-                if (acked.fetch_add(1, std::memory_order_acq_rel) + 1 == total) {
-                  std::lock_guard lock(mu);
-                  all_done.notify_all();
-                }
-              });
+          ledger.append(std::move(record), [&, slot, sent](const Status& s) {
+            latency_ns[slot] = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - sent).count();
+            if (!s.ok()) failed.fetch_add(1, std::memory_order_relaxed);
+            if (closed_loop) {
+              std::lock_guard lock(my_mu);
+              mine_done = true;
+              my_cv.notify_one();
+            }
+            if (acked.fetch_add(1, std::memory_order_acq_rel) + 1 == total) {
+              std::lock_guard lock(mu);
+              all_done.notify_all();
+            }
+          });
           if (closed_loop) {
             std::unique_lock lock(my_mu);
             my_cv.wait(lock, [&] { return mine_done; });
@@ -176,6 +269,8 @@ Outcome run(const Config& cfg, bool fsync, bool closed_loop, bool time_ordered) 
         }
       });
     }
+    double writer_cpu_before = thread_cpu_seconds("ledger-writer");
+    double cpu_before = process_cpu_seconds();
     auto start = Clock::now();
     go.store(true, std::memory_order_release);
     {
@@ -183,6 +278,8 @@ Outcome run(const Config& cfg, bool fsync, bool closed_loop, bool time_ordered) 
       all_done.wait(lock, [&] { return acked.load(std::memory_order_acquire) == total; });
     }
     out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    out.cpu_us = (process_cpu_seconds() - cpu_before) * 1e6 / static_cast<double>(total);
+    out.writer_us = (thread_cpu_seconds("ledger-writer") - writer_cpu_before) * 1e6 / static_cast<double>(total);
     for (auto& th : threads) th.join();
     out.records = total;
     out.failed = failed.load();
@@ -192,7 +289,11 @@ Outcome run(const Config& cfg, bool fsync, bool closed_loop, bool time_ordered) 
   out.p50_ms = percentile(latency_ns, 0.50);
   out.p99_ms = percentile(latency_ns, 0.99);
   std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
+  if (cfg.keep) {
+    std::printf("# kept %s\n", dir.c_str());
+  } else {
+    std::filesystem::remove_all(dir, ec);
+  }
   return out;
 }
 
@@ -217,35 +318,48 @@ int main(int argc, char** argv) {
       cfg.mode = argv[i + 1];
     else if (flag == "--what-if")
       cfg.what_if = std::string(argv[i + 1]) != "no";
+    else if (flag == "--reorder")
+      cfg.reorder = std::max(0, std::atoi(argv[i + 1]));
+    else if (flag == "--repeat")
+      cfg.repeat = std::max(1, std::atoi(argv[i + 1]));
+    else if (flag == "--keep")
+      cfg.keep = std::string(argv[i + 1]) == "yes";
     else {
       std::fprintf(stderr,
                    "usage: %s [--threads N] [--records M] [--closed-records K] [--dir DIR]"
-                   " [--workload open|closed|both] [--mode default|fsync|both] [--what-if yes|no]\n",
+                   " [--workload open|closed|both] [--mode default|fsync|both] [--what-if yes|no] [--reorder R]"
+                   " [--repeat X] [--keep yes|no]\n",
                    argv[0]);
       return 2;
     }
   }
   std::printf("ledger ingest: nproc=%u, %d threads, dir %s (max_batch 1024, max_delay 2 ms)\n",
               std::thread::hardware_concurrency(), cfg.threads, cfg.dir.c_str());
-  std::printf("%-12s %-7s %-12s %9s %8s %10s %8s %10s %8s %8s\n", "workload", "mode", "request ids", "records",
-              "seconds", "records/s", "commits", "rec/commit", "p50 ms", "p99 ms");
+  std::printf("%-12s %-7s %-12s %9s %8s %10s %8s %10s %8s %8s %8s %9s\n", "workload", "mode", "request ids", "records",
+              "seconds", "records/s", "commits", "rec/commit", "p50 ms", "p99 ms", "cpu us", "writer us");
   struct Row {
-    bool closed_loop, time_ordered;
+    bool closed_loop;
+    Ids ids;
   };
-  std::vector<Row> rows = {{false, false}, {true, false}};
-  if (cfg.what_if) rows.push_back({false, true});
+  std::vector<Row> rows = {{false, Ids::V7}, {true, Ids::V7}};
+  if (cfg.what_if) {
+    rows.push_back({false, Ids::V7Reordered});
+    rows.push_back({false, Ids::V4});
+  }
   for (const Row& row : rows) {
     if (cfg.workload != "both" && (cfg.workload == "closed") != row.closed_loop) continue;
     for (bool fsync : {false, true}) {
       if (cfg.mode != "both" && (cfg.mode == "fsync") != fsync) continue;
-      Outcome o = run(cfg, fsync, row.closed_loop, row.time_ordered);
-      std::printf("%-12s %-7s %-12s %9llu %8.3f %10.0f %8llu %10.1f %8.2f %8.2f%s\n",
-                  row.closed_loop ? "closed-loop" : "open-loop", fsync ? "fsync" : "default",
-                  row.time_ordered ? "time-ordered" : "random(v4)", static_cast<unsigned long long>(o.records),
-                  o.seconds, static_cast<double>(o.records) / o.seconds, static_cast<unsigned long long>(o.commits),
-                  o.commits ? static_cast<double>(o.records) / static_cast<double>(o.commits) : 0.0, o.p50_ms, o.p99_ms,
-                  o.failed ? "  (FAILED records!)" : "");
-      std::fflush(stdout);
+      for (int rep = 0; rep < cfg.repeat; ++rep) {
+        Outcome o = run(cfg, fsync, row.closed_loop, row.ids);
+        std::printf("%-12s %-7s %-12s %9llu %8.3f %10.0f %8llu %10.1f %8.2f %8.2f %8.2f %9.2f%s\n",
+                    row.closed_loop ? "closed-loop" : "open-loop", fsync ? "fsync" : "default", name_of(row.ids),
+                    static_cast<unsigned long long>(o.records), o.seconds, static_cast<double>(o.records) / o.seconds,
+                    static_cast<unsigned long long>(o.commits),
+                    o.commits ? static_cast<double>(o.records) / static_cast<double>(o.commits) : 0.0, o.p50_ms,
+                    o.p99_ms, o.cpu_us, o.writer_us, o.failed ? "  (FAILED records!)" : "");
+        std::fflush(stdout);
+      }
     }
   }
   return 0;

@@ -103,6 +103,7 @@ int list_usage(const UsageOptions& options, std::ostream& out, const Clock& cloc
   }
   ledger::sqlite::SqliteLedgerOptions ledger_options;
   ledger_options.path = path.string();
+  ledger_options.read_only = true;  // no writer thread; safe beside a running gateway
   ledger::sqlite::SqliteLedger ledger(ledger_options);
   ledger::UsageQuery query;
   if (options.since) query.since = parse_since(*options.since, clock.now());

@@ -2,11 +2,18 @@
 // gateway passes <data_dir>/ledger.db), written by one group-commit writer
 // thread. See doc/ledger.md for the schema and the durability contract.
 //
+// Schema (version 2): the repeated texts of a record (account, principal,
+// operation, ARNs, model, Regions, tag set) are interned into a dictionary table,
+// ledger_strings, and stored as integer ids; a canonical UUID request id is stored
+// as 16 bytes. The writer caches text -> id, so a known text costs no SQL.
+// query() and rollups() return the texts, exactly as before.
+//
 // Group commit: append() only queues the record (computing its canonical tag
-// set on the caller's thread). The writer takes everything queued, up to
-// max_batch records, writes them in ONE transaction — each record with INSERT
-// ... ON CONFLICT(request_id) DO NOTHING, and for each record actually inserted
-// the hourly rollups — commits, and only then calls every `done` of the batch:
+// set, request id bytes and text hashes on the caller's thread). The writer
+// takes everything queued, up to max_batch records, writes them in ONE
+// transaction — each record with INSERT ... ON CONFLICT(request_id) DO NOTHING
+// (new dictionary texts in the same transaction), and for each record actually
+// inserted the hourly rollups — commits, and only then calls every `done` of the batch:
 // ok after the COMMIT returned (the data is then visible to any new
 // connection), or the commit's error (nothing of the batch is stored). A lone
 // record is written as soon as the writer is free; records that arrive while a
@@ -23,7 +30,7 @@
 // writer thread (or, for an append after close(), on the caller's thread) and
 // must neither block nor throw. query() and rollups() use a second, read-only
 // connection (the writer's, under its lock, for ":memory:") and see only
-// committed data.
+// committed data. With read_only, that connection is the only one: no writer.
 #pragma once
 
 #include <chrono>
@@ -40,6 +47,10 @@ struct SqliteLedgerOptions {
   bool fsync_each_commit = false;          // synchronous=FULL instead of NORMAL
   size_t max_batch = 1024;                 // records per transaction at most (0 is taken as 1)
   std::chrono::milliseconds max_delay{2};  // longest a batch waits for company (0: never waits)
+  // Reads only (e.g. `tollgate usage`): one read-only, query_only connection and no writer thread; append()
+  // fails at once (ServiceUnavailable). A database at an older schema version is migrated first (briefly
+  // read-write). The file must exist.
+  bool read_only = false;
 };
 
 // Counters since open. Each is read atomically, not all at one instant; those of a

@@ -14,6 +14,7 @@
 #include <thread>
 #include <tuple>
 
+#include "core/ids.h"
 #include "ledger/tag_set.h"
 #include "store/sqlite/sqlite_database.h"
 
@@ -672,6 +673,477 @@ TEST(SqliteLedger, InMemoryLedgerWorksOnOneConnection) {
 TEST(SqliteLedger, UnopenablePathIsAStartupError) {
   TempDir dir;
   EXPECT_THROW(open_sqlite_ledger(options_for(dir.file("missing/dir/ledger.db"))), StartupError);
+}
+
+// ---- schema version 2: the string dictionary, request ids as bytes, the migration, read-only opening ----------
+
+// Runs `sql` on its own connection to `path` and returns the first column of each row as text (NULL as "NULL").
+std::vector<std::string> sql_column(const std::string& path, const std::string& sql) {
+  store::sqlite::Database db(path);
+  auto guard = db.lock();
+  auto stmt = db.prepare(sql);
+  EXPECT_TRUE(stmt.ok()) << sql;
+  std::vector<std::string> out;
+  if (!stmt.ok()) return out;
+  while (true) {
+    auto row = stmt->step();
+    EXPECT_TRUE(row.ok()) << sql;
+    if (!row.ok() || !*row) break;
+    out.push_back(stmt->is_null(0) ? "NULL" : stmt->text(0));
+  }
+  return out;
+}
+
+int64_t string_id(const std::string& path, const std::string& kind, const std::string& text) {
+  store::sqlite::Database db(path);
+  auto guard = db.lock();
+  auto stmt = db.prepare("SELECT id FROM ledger_strings WHERE kind = ? AND text = ?");
+  EXPECT_TRUE(stmt.ok());
+  stmt->bind(1, kind).bind(2, text);
+  auto row = stmt->step();
+  EXPECT_TRUE(row.ok() && *row) << kind << " " << text;
+  return row.ok() && *row ? stmt->integer(0) : -1;
+}
+
+TEST(SqliteLedgerDictionary, SameTextSameIdPerKindStableAcrossReopen) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  const std::string arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abcdefghijkl";
+  int64_t account = 0, profile = 0, tags = 0;
+  {
+    auto ledger = open_sqlite_ledger(options_for(path));
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(append_and_wait(*ledger, sample("same-" + std::to_string(i))).ok());
+    // One row per distinct (kind, text): the three records share every string; resource and profile ARN are
+    // one "arn" row; the two Regions are two "region" rows.
+    // account, principal, operation, arn, model, two regions, tag set.
+    EXPECT_EQ(sql_column(path, "SELECT COUNT(*) FROM ledger_strings"), std::vector<std::string>{"8"});
+    EXPECT_EQ(sql_column(path,
+                         "SELECT COUNT(DISTINCT account_sid) || ',' || COUNT(DISTINCT tags_sid) || ',' ||"
+                         " SUM(resource_arn_sid = profile_arn_sid) FROM usage_records"),
+              std::vector<std::string>{"1,1,3"});
+    account = string_id(path, "account", "123456789012");
+    profile = string_id(path, "arn", arn);
+    tags = string_id(path, "tag_set", R"([["env","prod"],["team","growth"]])");
+  }
+  {
+    // After a restart (a cold cache) the same texts get the same ids; an account text equal to a principal
+    // text is another kind, hence another row.
+    auto ledger = open_sqlite_ledger(options_for(path));
+    UsageRecord r = sample("after-reopen");
+    r.tags = {{"team", "growth"}, {"env", "prod"}};  // the same set in another order: the same canonical text
+    r.principal = "123456789012";
+    ASSERT_TRUE(append_and_wait(*ledger, r).ok());
+    EXPECT_EQ(string_id(path, "account", "123456789012"), account);
+    EXPECT_EQ(string_id(path, "arn", arn), profile);
+    EXPECT_EQ(string_id(path, "tag_set", R"([["env","prod"],["team","growth"]])"), tags);
+    EXPECT_NE(string_id(path, "principal", "123456789012"), account);
+    EXPECT_EQ(sql_column(path, "SELECT COUNT(*) FROM ledger_strings"), std::vector<std::string>{"9"});
+    EXPECT_EQ(sql_column(path,
+                         "SELECT COUNT(DISTINCT account_sid) || ',' || COUNT(DISTINCT profile_arn_sid) || ','"
+                         " || COUNT(DISTINCT tags_sid) FROM usage_records"),
+              std::vector<std::string>{"1,1,1"});
+    // The rollup rows of before and after the restart are the same rows.
+    auto rollups = all_rollups(*ledger);
+    ASSERT_EQ(rollups.size(), 2u);  // input and output of one hour and one key
+    EXPECT_EQ(rollups[0].records, 4);
+    EXPECT_EQ(actual_rollups(rollups), expected_rollups({sample("same-0"), sample("same-1"), sample("same-2"), r}));
+  }
+}
+
+TEST(SqliteLedgerDictionary, RollupsGroupThroughIdsAcrossRestartsAndManyStrings) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  std::vector<UsageRecord> written;
+  auto make = [](int i) {
+    UsageRecord r = sample("m-" + std::to_string(i), kHour22 + i * 600'000LL);  // six records an hour
+    r.account_id = "acct-" + std::to_string(i % 3);
+    r.principal = "principal-" + std::to_string(i % 7);
+    r.operation = i % 2 ? "Converse" : "InvokeModel";
+    r.profile_arn = i % 4 == 0 ? "" : "arn:profile/" + std::to_string(i % 4);
+    r.resource_arn = i % 4 == 0 ? "arn:model/" + std::to_string(i % 5) : r.profile_arn;
+    r.model_id = "model-" + std::to_string(i % 5);
+    r.billing_region = i % 2 ? "us-east-1" : "eu-west-1";
+    r.served_region = i % 3 ? "us-west-2" : r.billing_region;
+    r.tags = i % 6 == 0 ? std::vector<Tag>{} : std::vector<Tag>{{"team", "t" + std::to_string(i % 4)}};
+    r.tokens = {i + 1, i % 3, i % 5 == 0 ? 7 : 0, 0};
+    r.costs = {(i + 1) * 3, (i % 3) * 15, i % 5 == 0 ? 1 : 0, i % 9 == 0 ? 2 : 0};
+    return r;
+  };
+  for (int round = 0; round < 3; ++round) {  // three restarts, each with the cache cold
+    auto ledger = open_sqlite_ledger(options_for(path));
+    Acks acks;
+    for (int i = round * 100; i < (round + 1) * 100; ++i) {
+      written.push_back(make(i));
+      ledger->append(make(i), acks.done());
+    }
+    ASSERT_TRUE(acks.wait(100));
+    ASSERT_EQ(acks.ok(), 100u);
+    EXPECT_EQ(actual_rollups(all_rollups(*ledger)), expected_rollups(written));
+    RollupQuery q;
+    q.account_id = "acct-1";
+    auto mine = ledger->rollups(q);
+    ASSERT_TRUE(mine.ok());
+    std::vector<UsageRecord> of_account;
+    for (const auto& r : written) {
+      if (r.account_id == "acct-1") of_account.push_back(r);
+    }
+    EXPECT_EQ(actual_rollups(*mine), expected_rollups(of_account));
+  }
+  auto ledger = open_sqlite_ledger(options_for(path));
+  auto records = all_records(*ledger);
+  ASSERT_EQ(records.size(), written.size());
+  for (size_t i = 0; i < written.size(); ++i) EXPECT_EQ(records[written.size() - 1 - i], sorted_tags(written[i]));
+  UsageQuery q;
+  q.profile_arn = "";  // bare-model records
+  q.account_id = "acct-0";
+  q.limit = 1000;
+  size_t bare = 0;
+  for (const auto& r : written) bare += r.profile_arn.empty() && r.account_id == "acct-0";
+  EXPECT_EQ(ledger->query(q)->size(), bare);
+  q.account_id = "no-such-account";
+  EXPECT_TRUE(ledger->query(q)->empty());
+}
+
+TEST(SqliteLedgerDictionary, AFailedBatchLeavesNoStaleIdInTheCache) {
+  TempDir dir;
+  auto ledger = std::make_unique<SqliteLedger>(options_for(dir.file("ledger.db")));
+  // The failed batch interns new strings (their ids are rolled back and may be handed out again)...
+  UsageRecord broken = sample("broken");
+  broken.account_id = "new-in-failed-batch";
+  broken.model_id = "model-of-failed-batch";
+  broken.status = static_cast<UsageStatus>(42);
+  {
+    WriterGate gate(*ledger, sample("gate"));
+    Acks acks;
+    ledger->append(broken, acks.done());
+    gate.open();
+    ASSERT_TRUE(acks.wait(1));
+    ASSERT_EQ(acks.failed(), 1u);
+  }
+  // ...so that other new strings, then the same ones, must come back as themselves.
+  UsageRecord other = sample("other");
+  other.account_id = "another-new-account";
+  other.model_id = "another-new-model";
+  ASSERT_TRUE(append_and_wait(*ledger, other).ok());
+  UsageRecord again = sample("again");
+  again.account_id = "new-in-failed-batch";
+  again.model_id = "model-of-failed-batch";
+  ASSERT_TRUE(append_and_wait(*ledger, again).ok());
+  auto records = all_records(*ledger);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0], sorted_tags(again));  // same start time: newest appended first
+  EXPECT_EQ(records[1], sorted_tags(other));
+  EXPECT_EQ(records[2], sorted_tags(sample("gate")));
+  EXPECT_EQ(actual_rollups(all_rollups(*ledger)), expected_rollups({sample("gate"), other, again}));
+}
+
+TEST(SqliteLedgerRequestIds, CanonicalUuidsAreStoredAsSixteenBytesOthersAsText) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  const std::string v7 = new_request_id();
+  const std::string upper = "019A8A2E-5C3B-7D41-A165-70867728950E";
+  const std::string lower = "019a8a2e-5c3b-7d41-a165-70867728950e";
+  const std::string almost = "019a8a2e-5c3b-7d41-a165-70867728950";  // 35 characters
+  const std::string odd = "019a8a2e_5c3b-7d41-a165-70867728950e";    // a '_' where a '-' goes
+  {
+    auto ledger = open_sqlite_ledger(options_for(path));
+    for (const auto& id : {v7, upper, lower, almost, odd, std::string("req-1"), std::string("")}) {
+      ASSERT_TRUE(append_and_wait(*ledger, sample(id)).ok()) << id;
+    }
+    // The same ids again: duplicates. (`upper` and `lower` are two request ids, as they were in version 1.)
+    ASSERT_TRUE(append_and_wait(*ledger, sample(v7)).ok());
+    ASSERT_TRUE(append_and_wait(*ledger, sample(lower)).ok());
+    EXPECT_EQ(static_cast<SqliteLedger&>(*ledger).stats().duplicates, 2u);
+  }
+  EXPECT_EQ(sql_column(path, "SELECT typeof(request_id) || length(request_id) FROM usage_records ORDER BY rowid"),
+            (std::vector<std::string>{"blob16", "text36", "blob16", "text35", "text36", "text5", "text0"}));
+  auto ledger = open_sqlite_ledger(options_for(path));
+  ASSERT_TRUE(append_and_wait(*ledger, sample(v7)).ok());  // a duplicate after a restart too
+  std::vector<std::string> ids;
+  for (const auto& r : all_records(*ledger)) ids.push_back(r.request_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"", "req-1", odd, almost, lower, upper, v7}));  // newest first
+  // The view gives the same texts.
+  auto from_view = sql_column(path, "SELECT request_id FROM usage_records_text");
+  std::sort(from_view.begin(), from_view.end());
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(from_view, ids);
+}
+
+TEST(SqliteLedgerSchema, TextViewsMatchQueryAndRollups) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  auto ledger = open_sqlite_ledger(options_for(path));
+  UsageRecord r = sample(new_request_id());
+  r.status = UsageStatus::UpstreamCut;
+  r.price_missing = true;
+  ASSERT_TRUE(append_and_wait(*ledger, r).ok());
+  auto records = all_records(*ledger);
+  ASSERT_EQ(records.size(), 1u);
+  const UsageRecord& q = records[0];
+  EXPECT_EQ(sql_column(path,
+                       "SELECT request_id || '|' || start_time_ms || '|' || account_id || '|' || principal || '|' ||"
+                       " operation || '|' || resource_arn || '|' || profile_arn || '|' || model_id || '|' ||"
+                       " billing_region || '|' || served_region || '|' || tags || '|' || status || '|' ||"
+                       " price_missing FROM usage_records_text"),
+            std::vector<std::string>{q.request_id + "|" + std::to_string(kHour22 + 1234) + "|" + q.account_id + "|" +
+                                     q.principal + "|" + q.operation + "|" + q.resource_arn + "|" + q.profile_arn +
+                                     "|" + q.model_id + "|" + q.billing_region + "|" + q.served_region + "|" +
+                                     canonical_tag_set(q.tags) + "|upstream_cut|1"});
+  auto rollups = all_rollups(*ledger);
+  ASSERT_EQ(rollups.size(), 2u);
+  EXPECT_EQ(sql_column(path,
+                       "SELECT account_id || '|' || profile_arn || '|' || tag_set || '|' || model_id || '|' ||"
+                       " billing_region || '|' || usage_type || '|' || tokens FROM usage_hourly_text ORDER BY"
+                       " usage_type"),
+            (std::vector<std::string>{rollups[0].account_id + "|" + rollups[0].profile_arn + "|" + rollups[0].tag_set +
+                                          "|" + rollups[0].model_id + "|" + rollups[0].billing_region + "|input|100",
+                                      rollups[0].account_id + "|" + rollups[0].profile_arn + "|" + rollups[0].tag_set +
+                                          "|" + rollups[0].model_id + "|" + rollups[0].billing_region + "|output|20"}));
+}
+
+// The version-1 schema exactly as release 1 created it (sqlite_ledger.cpp, migration 1).
+constexpr const char* kVersion1Schema = R"sql(
+CREATE TABLE schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,
+  PRIMARY KEY (component, version));
+INSERT INTO schema_migrations VALUES ('ledger', 1, '2024-01-01 00:00:00');
+CREATE TABLE usage_records (
+  request_id                TEXT    NOT NULL PRIMARY KEY,
+  start_time_ms             INTEGER NOT NULL,
+  end_time_ms               INTEGER NOT NULL,
+  account_id                TEXT    NOT NULL,
+  principal                 TEXT    NOT NULL,
+  operation                 TEXT    NOT NULL,
+  resource_arn              TEXT    NOT NULL,
+  profile_arn               TEXT    NOT NULL,
+  model_id                  TEXT    NOT NULL,
+  billing_region            TEXT    NOT NULL,
+  served_region             TEXT    NOT NULL,
+  input_tokens              INTEGER NOT NULL,
+  output_tokens             INTEGER NOT NULL,
+  cache_read_tokens         INTEGER NOT NULL,
+  cache_write_tokens        INTEGER NOT NULL,
+  input_cost_nano_usd       INTEGER NOT NULL,
+  output_cost_nano_usd      INTEGER NOT NULL,
+  cache_read_cost_nano_usd  INTEGER NOT NULL,
+  cache_write_cost_nano_usd INTEGER NOT NULL,
+  price_missing             INTEGER NOT NULL CHECK (price_missing IN (0, 1)),
+  tags                      TEXT    NOT NULL,
+  status                    TEXT    NOT NULL
+    CHECK (status IN ('success', 'client_cancelled', 'upstream_cut', 'model_error')),
+  latency_ms                INTEGER NOT NULL
+);
+CREATE INDEX usage_records_start_time ON usage_records (start_time_ms);
+CREATE INDEX usage_records_profile_start_time ON usage_records (profile_arn, start_time_ms);
+CREATE TABLE usage_hourly (
+  hour_ms        INTEGER NOT NULL,
+  account_id     TEXT    NOT NULL,
+  profile_arn    TEXT    NOT NULL,
+  tag_set        TEXT    NOT NULL,
+  model_id       TEXT    NOT NULL,
+  billing_region TEXT    NOT NULL,
+  usage_type     TEXT    NOT NULL CHECK (usage_type IN ('input', 'output', 'cache-read', 'cache-write')),
+  tokens         INTEGER NOT NULL,
+  cost_nano_usd  INTEGER NOT NULL,
+  records        INTEGER NOT NULL,
+  PRIMARY KEY (hour_ms, account_id, profile_arn, tag_set, model_id, billing_region, usage_type)
+) WITHOUT ROWID;
+)sql";
+
+// Writes `records` into a version-1 database the way the version-1 writer did (rows, then rollups by the rule).
+void write_version1(const std::string& path, const std::vector<UsageRecord>& records) {
+  store::sqlite::Database db(path);
+  auto guard = db.lock();
+  ASSERT_TRUE(db.exec(kVersion1Schema).ok());
+  auto insert = db.prepare(
+      "INSERT INTO usage_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+      " ?, ?, ?, ?, ?)");
+  ASSERT_TRUE(insert.ok());
+  for (const auto& r : records) {
+    auto ms = [](TimePoint t) { return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count(); };
+    insert->reset();
+    insert->bind(1, r.request_id)
+        .bind(2, ms(r.start_time))
+        .bind(3, ms(r.end_time))
+        .bind(4, r.account_id)
+        .bind(5, r.principal)
+        .bind(6, r.operation)
+        .bind(7, r.resource_arn)
+        .bind(8, r.profile_arn)
+        .bind(9, r.model_id)
+        .bind(10, r.billing_region)
+        .bind(11, r.served_region)
+        .bind(12, r.tokens.input)
+        .bind(13, r.tokens.output)
+        .bind(14, r.tokens.cache_read)
+        .bind(15, r.tokens.cache_write)
+        .bind(16, r.costs.input_nano_usd)
+        .bind(17, r.costs.output_nano_usd)
+        .bind(18, r.costs.cache_read_nano_usd)
+        .bind(19, r.costs.cache_write_nano_usd)
+        .bind(20, int64_t{r.price_missing})
+        .bind(21, canonical_tag_set(r.tags))
+        .bind(22, to_string(r.status))
+        .bind(23, r.latency_ms);
+    ASSERT_TRUE(insert->run().ok());
+  }
+  auto rollup = db.prepare("INSERT INTO usage_hourly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  ASSERT_TRUE(rollup.ok());
+  for (const auto& [key, sums] : expected_rollups(records)) {
+    const auto& [hour, account, profile, tag_set, model, region, type] = key;
+    rollup->reset();
+    rollup->bind(1, hour)
+        .bind(2, account)
+        .bind(3, profile)
+        .bind(4, tag_set)
+        .bind(5, model)
+        .bind(6, region)
+        .bind(7, to_string(type))
+        .bind(8, sums.tokens)
+        .bind(9, sums.cost)
+        .bind(10, sums.records);
+    ASSERT_TRUE(rollup->run().ok());
+  }
+}
+
+std::vector<UsageRecord> version1_records() {
+  std::vector<UsageRecord> out;
+  UsageRecord a = sample("019a8a2e-5c3b-7d41-a165-70867728950e", kHour22 + 10);
+  a.tags = {{"team", "growth \"ml\""}, {"owner", "zoë"}, {"path", "a\\b/c"}};
+  a.tokens = {100, 50, 30, 20};
+  a.costs = {1000, 2000, 300, 400};
+  out.push_back(a);
+  UsageRecord b = sample("legacy-text-id", kHour22 + 10);  // the same millisecond: order by insertion
+  b.status = UsageStatus::ModelError;
+  b.price_missing = true;
+  b.costs = {};
+  out.push_back(b);
+  UsageRecord c = sample("0E5B3F4A-9C1D-4E2F-8A3B-4C5D6E7F8091", kHour22 - 1);  // upper case: stays text
+  c.profile_arn.clear();
+  c.resource_arn = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0";
+  c.tags.clear();
+  c.account_id = "210987654321";
+  c.status = UsageStatus::ClientCancelled;
+  out.push_back(c);
+  UsageRecord d = sample("6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", kHour22 + 3'600'000 + 5);
+  d.status = UsageStatus::UpstreamCut;
+  d.tokens = {0, 0, 0, 0};
+  d.costs = {0, 0, 0, 0};
+  out.push_back(d);
+  return out;
+}
+
+TEST(SqliteLedgerMigration, Version1DataIsConvertedExactly) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  const auto v1 = version1_records();
+  write_version1(path, v1);
+  {
+    auto ledger = std::make_unique<SqliteLedger>(options_for(path));
+    // Every record, field for field, newest first (b after a: same millisecond, inserted later).
+    auto records = all_records(*ledger);
+    ASSERT_EQ(records.size(), 4u);
+    EXPECT_EQ(records[0], sorted_tags(v1[3]));
+    EXPECT_EQ(records[1], sorted_tags(v1[1]));
+    EXPECT_EQ(records[2], sorted_tags(v1[0]));
+    EXPECT_EQ(records[3], sorted_tags(v1[2]));
+    EXPECT_EQ(actual_rollups(all_rollups(*ledger)), expected_rollups(v1));
+    // Replays of migrated records are still duplicates: nothing stored, nothing counted.
+    for (const auto& r : v1) {
+      UsageRecord replay = r;
+      replay.tokens = {9, 9, 9, 9};
+      ASSERT_TRUE(append_and_wait(*ledger, replay).ok());
+    }
+    EXPECT_EQ(ledger->stats().duplicates, 4u);
+    // A new record adds to the migrated rollup row of its key, not to a second row.
+    UsageRecord e = sample(new_request_id(), kHour22 + 20);
+    ASSERT_TRUE(append_and_wait(*ledger, e).ok());
+    auto expected = v1;
+    expected.push_back(e);
+    EXPECT_EQ(actual_rollups(all_rollups(*ledger)), expected_rollups(expected));
+    EXPECT_EQ(all_records(*ledger).size(), 5u);
+  }
+  EXPECT_EQ(sql_column(path, "SELECT version FROM schema_migrations WHERE component = 'ledger' ORDER BY version"),
+            (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(sql_column(path, "SELECT name FROM sqlite_schema WHERE name LIKE '%v1%'"), std::vector<std::string>{});
+  EXPECT_EQ(sql_column(path, "SELECT typeof(request_id) FROM usage_records ORDER BY rowid"),
+            (std::vector<std::string>{"blob", "text", "text", "blob", "blob"}));
+  EXPECT_EQ(sql_column(path, "PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+  // And it opens again (no second migration).
+  auto ledger = open_sqlite_ledger(options_for(path));
+  EXPECT_EQ(all_records(*ledger).size(), 5u);
+}
+
+TEST(SqliteLedgerMigration, AnEmptyVersion1DatabaseAndAFreshOneEndAlike) {
+  TempDir dir;
+  write_version1(dir.file("v1.db"), {});
+  { auto migrated = open_sqlite_ledger(options_for(dir.file("v1.db"))); }
+  { auto fresh = open_sqlite_ledger(options_for(dir.file("fresh.db"))); }
+  const std::string schema =
+      "SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_schema"
+      " WHERE name != 'schema_migrations' AND name NOT LIKE 'sqlite_autoindex_schema_migrations%' ORDER BY name";
+  EXPECT_EQ(sql_column(dir.file("v1.db"), schema), sql_column(dir.file("fresh.db"), schema));
+}
+
+TEST(SqliteLedgerMigration, AVersion1DatabaseWithABadStatusFailsToOpenAndStaysVersion1) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  write_version1(path, version1_records());
+  {
+    store::sqlite::Database db(path);
+    auto guard = db.lock();
+    // Only possible by hand, past the CHECK: a status the migration cannot convert.
+    ASSERT_TRUE(db.exec("PRAGMA ignore_check_constraints=ON;"
+                        " UPDATE usage_records SET status = 'bogus' WHERE request_id = 'legacy-text-id'")
+                    .ok());
+  }
+  EXPECT_THROW(open_sqlite_ledger(options_for(path)), StartupError);
+  EXPECT_EQ(sql_column(path, "SELECT MAX(version) FROM schema_migrations WHERE component = 'ledger'"),
+            std::vector<std::string>{"1"});
+  EXPECT_EQ(sql_column(path, "SELECT COUNT(*) FROM usage_records"), std::vector<std::string>{"4"});
+}
+
+TEST(SqliteLedgerReadOnly, QueriesWithoutAWriterAndRefusesAppends) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  {
+    auto ledger = open_sqlite_ledger(options_for(path));
+    ASSERT_TRUE(append_and_wait(*ledger, sample(new_request_id())).ok());
+  }
+  SqliteLedgerOptions options = options_for(path);
+  options.read_only = true;
+  auto reader = std::make_unique<SqliteLedger>(options);
+  // A writer may go on meanwhile: the reader sees what it committed.
+  auto writer = open_sqlite_ledger(options_for(path));
+  ASSERT_TRUE(append_and_wait(*writer, sample("second", kHour22 + 5000)).ok());
+  auto records = all_records(*reader);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].request_id, "second");
+  EXPECT_EQ(all_rollups(*reader).size(), 2u);
+  std::optional<Status> result;
+  reader->append(sample("refused"), [&](const Status& s) { result = s; });
+  ASSERT_TRUE(result.has_value());
+  ASSERT_FALSE(result->ok());
+  EXPECT_EQ(result->error().code(), ErrorCode::ServiceUnavailable);
+  EXPECT_EQ(reader->stats().appended, 0u);
+  reader->close();
+  EXPECT_EQ(all_records(*writer).size(), 2u);
+}
+
+TEST(SqliteLedgerReadOnly, MigratesAVersion1DatabaseFirstAndNeedsAnExistingFile) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  write_version1(path, version1_records());
+  SqliteLedgerOptions options = options_for(path);
+  options.read_only = true;
+  {
+    auto reader = open_sqlite_ledger(options);
+    EXPECT_EQ(all_records(*reader).size(), 4u);
+    EXPECT_EQ(actual_rollups(all_rollups(*reader)), expected_rollups(version1_records()));
+  }
+  EXPECT_EQ(sql_column(path, "SELECT MAX(version) FROM schema_migrations WHERE component = 'ledger'"),
+            std::vector<std::string>{"2"});
+  EXPECT_THROW(open_sqlite_ledger(SqliteLedgerOptions{dir.file("missing.db"), false, 1024, 2ms, true}), StartupError);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("missing.db")));
 }
 
 }  // namespace

@@ -3,11 +3,15 @@
 #include <sqlite3.h>
 
 #include <string>
+#include <vector>
 
 namespace tollgate::store::sqlite {
 
-Database::Database(const std::string& path) {
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+Database::Database(const std::string& path) : Database(path, DatabaseOptions{}) {}
+
+Database::Database(const std::string& path, const DatabaseOptions& options) {
+  int flags = (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+              SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -15,8 +19,22 @@ Database::Database(const std::string& path) {
     throw StartupError("cannot open the database " + path + ": " + message);
   }
   sqlite3_busy_timeout(db_, 5000);
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
-    if (auto s = exec(pragma); !s.ok()) throw StartupError("cannot configure the database " + path + ": " + s.error().detail());
+  std::vector<std::string> pragmas;
+  if (options.read_only) {
+    pragmas = {"PRAGMA query_only=ON", "PRAGMA foreign_keys=ON"};
+  } else {
+    // page_size first: a new database gets its page size when it is first written, which the switch to WAL does.
+    if (options.page_size > 0) pragmas.push_back("PRAGMA page_size=" + std::to_string(options.page_size));
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+      pragmas.emplace_back(pragma);
+    }
+  }
+  for (const auto& pragma : pragmas) {
+    if (auto s = exec(pragma); !s.ok()) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw StartupError("cannot configure the database " + path + ": " + s.error().detail());
+    }
   }
 }
 
@@ -79,6 +97,9 @@ void Database::migrate(std::string_view component, const std::vector<Migration>&
     Transaction tx(*this);
     if (auto s = tx.begin(); !s.ok()) fail(s);
     if (auto s = exec(m.sql); !s.ok()) fail(s);
+    if (m.then) {
+      if (auto s = m.then(*this); !s.ok()) fail(s);
+    }
     auto record = prepare("INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, datetime('now'))");
     if (!record.ok()) fail(record.error());
     record->bind(1, component).bind(2, m.version);
@@ -118,6 +139,17 @@ Statement& Statement::bind(int index, std::string_view text) {
   return *this;
 }
 
+Statement& Statement::bind_static(int index, std::string_view text) {
+  // A null pointer would bind NULL: an empty view of nothing is still the empty text.
+  sqlite3_bind_text(stmt_, index, text.data() ? text.data() : "", static_cast<int>(text.size()), SQLITE_STATIC);
+  return *this;
+}
+
+Statement& Statement::bind_blob_static(int index, const void* data, size_t size) {
+  sqlite3_bind_blob(stmt_, index, data ? data : "", static_cast<int>(size), SQLITE_STATIC);
+  return *this;
+}
+
 Statement& Statement::bind(int index, int64_t value) {
   sqlite3_bind_int64(stmt_, index, value);
   return *this;
@@ -153,5 +185,13 @@ std::string Statement::text(int column) const {
 int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
 
 bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
+bool Statement::is_blob(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_BLOB; }
+
+std::string Statement::blob(int column) const {
+  const void* p = sqlite3_column_blob(stmt_, column);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
+           : std::string();
+}
 
 }  // namespace tollgate::store::sqlite

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,9 +22,24 @@ struct sqlite3_stmt;
 
 namespace tollgate::store::sqlite {
 
+class Database;
+
 struct Migration {
   int version;
   std::string_view sql;
+  // Optional: runs after `sql`, in the same transaction and with the database's
+  // lock held (it must not take lock()), for steps SQL alone cannot do (e.g.
+  // converting data with C++). An error fails the migration.
+  std::function<Status(Database&)> then = {};
+};
+
+struct DatabaseOptions {
+  // Opens the file read-only (it must exist): no WAL switch, no synchronous
+  // setting, PRAGMA query_only=ON. migrate() fails on such a connection.
+  bool read_only = false;
+  // Bytes per page (a power of two, 512 to 65536) for a database created by this
+  // open; 0 keeps SQLite's default (4096). Ignored for an existing database.
+  int page_size = 0;
 };
 
 class Statement;
@@ -33,6 +49,7 @@ class Database {
   // Opens (creating if needed) the file at `path`; ":memory:" for a private
   // in-memory database. Throws StartupError when it cannot be opened.
   explicit Database(const std::string& path);
+  Database(const std::string& path, const DatabaseOptions& options);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -78,6 +95,10 @@ class Statement {
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, int64_t value);
   Statement& bind_null(int index);
+  // Binds without a copy: the bytes must stay alive and unchanged until the
+  // statement is reset or the parameter is bound again.
+  Statement& bind_static(int index, std::string_view text);
+  Statement& bind_blob_static(int index, const void* data, size_t size);
   // Makes the statement ready to run again with new bindings.
   void reset();
 
@@ -91,6 +112,9 @@ class Statement {
   std::string text(int column) const;
   int64_t integer(int column) const;
   bool is_null(int column) const;
+  bool is_blob(int column) const;
+  // The bytes of a BLOB (or TEXT) column.
+  std::string blob(int column) const;
 
  private:
   Database* db_;
