@@ -15,6 +15,7 @@
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "meter/price_book.h"
 #include "profiles/profile_service.h"
+#include "store/caching_profile_store.h"
 #include "store/sqlite/sqlite_profile_store.h"
 
 namespace tollgate::app {
@@ -56,13 +57,17 @@ int serve(const Config& config) {
   SystemClock clock;
   catalog::Catalog catalog = catalog::Catalog::embedded();
   auto profile_store = store::sqlite::open_profile_store((data_dir / "tollgate.db").string());
+  store::CachingProfileStore cached_profiles(*profile_store);  // every runtime call looks its profile up
   auth::Authenticator authenticator(config.principals, config.api_keys, clock, config.default_region);
-  profiles::ProfileService profile_service(catalog, *profile_store, clock);
+  profiles::ProfileService profile_service(catalog, cached_profiles, clock);
 
   meter::PriceBook prices = price_book(config, catalog);
   ledger::sqlite::SqliteLedgerOptions ledger_options;
   ledger_options.path = (data_dir / "ledger.db").string();
   ledger_options.fsync_each_commit = config.ledger_fsync;
+  // No waiting for company: records that arrive while a commit runs form the next
+  // group anyway, and a wait would add its full length to a lightly loaded gateway.
+  ledger_options.max_delay = std::chrono::milliseconds(0);
   ledger::sqlite::SqliteLedger ledger(ledger_options);
   Providers providers(config, catalog, clock);
 
