@@ -19,6 +19,16 @@ std::string write_temp(const std::string& text) {
   return path.string();
 }
 
+// Loading `yaml` must fail with a message containing `part`.
+void expect_error(const std::string& yaml, const std::string& part) {
+  try {
+    load_config(write_temp(yaml));
+    ADD_FAILURE() << "no error for: " << yaml;
+  } catch (const StartupError& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
 TEST(Config, DefaultsAreTheEmbeddedPrincipalOnLoopback) {
   Config c = default_config();
   EXPECT_EQ(c.listen_address, "127.0.0.1");
@@ -62,14 +72,6 @@ api_keys:
 }
 
 TEST(Config, ReportsMistakesWithFileAndLine) {
-  auto expect_error = [](const std::string& yaml, const std::string& part) {
-    try {
-      load_config(write_temp(yaml));
-      ADD_FAILURE() << "no error for: " << yaml;
-    } catch (const StartupError& e) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-    }
-  };
   expect_error("listen: [1, 2\n", "invalid YAML");
   expect_error("lisen: 1\n", "unknown setting 'lisen'");
   expect_error("principals:\n  - access_key_id: a\n    secret_access_key: b\n    account_id: \"12\"\n", ":4:");
@@ -105,14 +107,6 @@ prices:
 }
 
 TEST(Config, RefusesIncompleteProvidersAndPrices) {
-  auto expect_error = [](const std::string& yaml, const std::string& part) {
-    try {
-      load_config(write_temp(yaml));
-      ADD_FAILURE() << "no error for: " << yaml;
-    } catch (const StartupError& e) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-    }
-  };
   expect_error("providers:\n  - type: openai\n", "needs 'base_url'");
   expect_error("providers:\n  - type: carrier-pigeon\n", "unknown provider type");
   expect_error("prices:\n  - model: x\n", "sets none of input");
