@@ -57,7 +57,7 @@ Error invalid(std::string message, std::string detail = {}) {
 // A declared x-amz-content-sha256 (other than UNSIGNED-PAYLOAD) must be the hash of the body
 // actually received, or the body is not covered by the signature.
 Status check_declared_payload_hash(const http::Request& request) {
-  auto declared = sigv4::find_header(request, "x-amz-content-sha256");
+  auto declared = request.header("x-amz-content-sha256");
   if (!declared || trim(*declared) == sigv4::kUnsignedPayload) return {};
   if (lowercase(trim(*declared)) == sigv4::sha256_hex(request.body)) return {};
   return invalid("The provided 'x-amz-content-sha256' header does not match what was computed.",
@@ -93,7 +93,7 @@ Authenticator::Authenticator(std::vector<AccessKeyCredential> access_keys,
 Result<AuthContext> Authenticator::authenticate(const http::Request& request,
                                                 std::string_view expected_service,
                                                 bool bearer_allowed) const {
-  std::string_view authorization = trim(sigv4::find_header(request, "authorization").value_or(""));
+  std::string_view authorization = trim(request.header("authorization").value_or(""));
   if (authorization.empty()) {
     if (!sigv4::looks_presigned(request.query)) {
       return Error(ErrorCode::MissingAuthenticationToken, "Missing Authentication Token",
@@ -134,7 +134,7 @@ Result<Authenticator::SignedClaim> Authenticator::header_claim(const http::Reque
   auto parsed = sigv4::parse_authorization(authorization);
   if (!parsed.ok()) return std::move(parsed).error();
   SignedClaim claim{.authorization = std::move(*parsed)};
-  if (auto amz_date = sigv4::find_header(request, "x-amz-date")) {
+  if (auto amz_date = request.header("x-amz-date")) {
     auto time = parse_amz_date(trim(*amz_date));
     if (!time) {
       return incomplete("Date must be in ISO-8601 'basic format'. Got '" + std::string(*amz_date) +
@@ -142,7 +142,7 @@ Result<Authenticator::SignedClaim> Authenticator::header_claim(const http::Reque
     }
     claim.time = *time;
     claim.amz_date = std::string(trim(*amz_date));
-  } else if (auto date = sigv4::find_header(request, "date")) {
+  } else if (auto date = request.header("date")) {
     auto time = sigv4::parse_http_date(*date);
     if (!time) {
       return incomplete(

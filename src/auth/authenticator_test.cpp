@@ -59,7 +59,7 @@ class AuthenticatorTest : public ::testing::Test {
 
 void set_header(http::Request& r, std::string_view name, std::string value) {
   for (auto& h : r.headers) {
-    if (sigv4::ascii_iequals(h.name, name)) {
+    if (http::header_name_equals(h.name, name)) {
       h.value = std::move(value);
       return;
     }
@@ -68,7 +68,7 @@ void set_header(http::Request& r, std::string_view name, std::string value) {
 }
 
 void remove_header(http::Request& r, std::string_view name) {
-  std::erase_if(r.headers, [&](const http::Header& h) { return sigv4::ascii_iequals(h.name, name); });
+  std::erase_if(r.headers, [&](const http::Header& h) { return http::header_name_equals(h.name, name); });
 }
 
 // ---- Accepted requests ----------------------------------------------------------------------
@@ -186,7 +186,7 @@ TEST_F(AuthenticatorTest, AcceptsSessionTokensSignedOrNot) {
   http::Request signed_token = unsigned_converse();
   sigv4::sign_request(signed_token, {"AKIDEXAMPLE", std::string(kSecret), "us-east-1", "bedrock",
                                      clock_.now(), "FwoGZXIvYXdzEXAMPLETOKEN//////////"});
-  EXPECT_NE(sigv4::find_header(signed_token, "Authorization")->find("x-amz-security-token"),
+  EXPECT_NE(signed_token.header("Authorization")->find("x-amz-security-token"),
             std::string_view::npos);
   EXPECT_TRUE(auth_.authenticate(signed_token, "bedrock", false).ok());
 
@@ -287,7 +287,7 @@ TEST_F(AuthenticatorTest, MissingAuthorizationIsMissingAuthenticationToken) {
 
 TEST_F(AuthenticatorTest, MalformedAuthorizationIsIncompleteSignature) {
   http::Request r = converse();
-  std::string header(*sigv4::find_header(r, "Authorization"));
+  std::string header(*r.header("Authorization"));
   set_header(r, "Authorization", header.substr(0, header.find(", Signature=")));
   Error e = expect_error(r, ErrorCode::IncompleteSignature);
   EXPECT_EQ(e.message(), "Authorization header requires 'Signature' parameter. Authorization=" +
@@ -336,7 +336,7 @@ TEST_F(AuthenticatorTest, AnyChangeAfterSigningIsInvalidSignature) {
        }},
       {"signature",
        [](http::Request& r) {
-         std::string header(*sigv4::find_header(r, "Authorization"));
+         std::string header(*r.header("Authorization"));
          header.back() = header.back() == '0' ? '1' : '0';
          set_header(r, "Authorization", header);
        }},
@@ -386,7 +386,7 @@ TEST_F(AuthenticatorTest, WrongServiceInScopeIsInvalidSignature) {
 
 TEST_F(AuthenticatorTest, ScopeDateOtherThanTheRequestDateIsInvalidSignature) {
   http::Request r = converse();
-  std::string header(*sigv4::find_header(r, "Authorization"));
+  std::string header(*r.header("Authorization"));
   header.replace(header.find("20150830"), 8, "20150831");
   set_header(r, "Authorization", header);
   Error e = expect_error(r, ErrorCode::InvalidSignature);
@@ -402,7 +402,7 @@ TEST_F(AuthenticatorTest, MissingOrBadDateIsIncompleteSignature) {
   EXPECT_EQ(missing.message(),
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
             "Authorization=" +
-                std::string(*sigv4::find_header(r, "Authorization")));
+                std::string(*r.header("Authorization")));
 
   r.headers.push_back({"X-Amz-Date", "2015-08-30T12:36:00Z"});
   EXPECT_NE(expect_error(r, ErrorCode::IncompleteSignature).message().find("ISO-8601"), std::string::npos);
@@ -414,7 +414,7 @@ TEST_F(AuthenticatorTest, MissingOrBadDateIsIncompleteSignature) {
 
 TEST_F(AuthenticatorTest, HostMustBeSigned) {
   http::Request r = converse();
-  std::string header(*sigv4::find_header(r, "Authorization"));
+  std::string header(*r.header("Authorization"));
   header.replace(header.find("host;"), 5, "");
   set_header(r, "Authorization", header);
   Error e = expect_error(r, ErrorCode::IncompleteSignature);

@@ -192,25 +192,12 @@ constexpr std::array<std::string_view, 12> kUnsignedHeaders = {"authorization",
                                                                "x-amzn-trace-id"};
 
 void set_header(http::Request& request, std::string_view name, std::string value) {
-  std::erase_if(request.headers, [&](const http::Header& h) { return ascii_iequals(h.name, name); });
+  std::erase_if(request.headers, [&](const http::Header& h) { return http::header_name_equals(h.name, name); });
   request.headers.push_back({std::string(name), std::move(value)});
 }
 
 }  // namespace
 
-// ---- Request access --------------------------------------------------------------------------
-
-bool ascii_iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
-}
-
-std::optional<std::string_view> find_header(const http::Request& request, std::string_view name) {
-  for (const auto& header : request.headers) {
-    if (ascii_iequals(header.name, name)) return std::string_view(header.value);
-  }
-  return std::nullopt;
-}
 
 // ---- Authorization header / presigned query -------------------------------------------------
 
@@ -421,7 +408,7 @@ std::string canonical_headers(const http::Request& request, std::span<const std:
     out += ':';
     bool first = true;
     for (const auto& header : request.headers) {
-      if (!ascii_iequals(header.name, name)) continue;
+      if (!http::header_name_equals(header.name, name)) continue;
       if (!first) out += ',';
       out += canonical_header_value(header.value);
       first = false;
@@ -432,7 +419,7 @@ std::string canonical_headers(const http::Request& request, std::span<const std:
 }
 
 std::string payload_hash(const http::Request& request) {
-  if (auto declared = find_header(request, "x-amz-content-sha256")) return std::string(trim(*declared));
+  if (auto declared = request.header("x-amz-content-sha256")) return std::string(trim(*declared));
   return sha256_hex(request.body);
 }
 
@@ -556,7 +543,7 @@ void sign_request(http::Request& request, const SigningParams& params) {
   set_header(request, "X-Amz-Date", amz_date);
   if (!params.session_token.empty()) set_header(request, "X-Amz-Security-Token", params.session_token);
   std::erase_if(request.headers,
-                [](const http::Header& h) { return ascii_iequals(h.name, "authorization"); });
+                [](const http::Header& h) { return http::header_name_equals(h.name, "authorization"); });
 
   std::vector<std::string> signed_headers;
   for (const auto& header : request.headers) {

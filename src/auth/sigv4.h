@@ -26,16 +26,6 @@ inline constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
 // The longest validity a presigned URL may ask for (X-Amz-Expires), as AWS: 7 days.
 inline constexpr std::int64_t kMaxPresignExpirySeconds = 604800;
 
-// ---- Request access --------------------------------------------------------------------------
-// auth uses only the value types of http/message.h, not the http library (which carries Asio), so
-// it brings its own header lookup.
-
-// ASCII case-insensitive equality (header names).
-bool ascii_iequals(std::string_view a, std::string_view b);
-
-// The first value of a header (name compared case-insensitively), as received.
-std::optional<std::string_view> find_header(const http::Request& request, std::string_view name);
-
 // ---- Authorization header / presigned query -------------------------------------------------
 
 // What a client claims in `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,

@@ -387,8 +387,8 @@ TEST(SignRequest, ProducesTheVanillaVector) {
   r.headers = {{"Host", "example.amazonaws.com"}, {"User-Agent", "not signed"}};
   sign_request(r, {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "us-east-1", "service",
                    *parse_amz_date("20150830T123600Z")});
-  EXPECT_EQ(find_header(r, "X-Amz-Date"), "20150830T123600Z");
-  EXPECT_EQ(find_header(r, "Authorization"),
+  EXPECT_EQ(r.header("X-Amz-Date"), "20150830T123600Z");
+  EXPECT_EQ(r.header("Authorization"),
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
             "SignedHeaders=host;x-amz-date, "
             "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");

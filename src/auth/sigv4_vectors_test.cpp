@@ -72,8 +72,8 @@ http::Request parse_raw_request(std::string_view text) {
 }
 
 std::string take_header(http::Request& r, std::string_view name) {
-  std::string value(sigv4::find_header(r, name).value_or(""));
-  std::erase_if(r.headers, [&](const http::Header& h) { return sigv4::ascii_iequals(h.name, name); });
+  std::string value(r.header(name).value_or(""));
+  std::erase_if(r.headers, [&](const http::Header& h) { return http::header_name_equals(h.name, name); });
   return value;
 }
 
@@ -104,7 +104,7 @@ http::Request with_changed_body(http::Request r) {
 http::Request with_changed_signature(http::Request r) {
   auto flip = [](char& c) { c = c == '0' ? '1' : '0'; };
   for (auto& h : r.headers) {
-    if (sigv4::ascii_iequals(h.name, "authorization")) flip(h.value.back());
+    if (http::header_name_equals(h.name, "authorization")) flip(h.value.back());
   }
   size_t pos = r.query.find("X-Amz-Signature=");
   if (pos != std::string::npos) flip(r.query[pos + 16]);
@@ -200,7 +200,7 @@ TEST_P(BotocoreVector, CanonicalisesSignsAndVerifies) {
   std::string creq = sigv4::canonical_request(r, parsed->signed_headers, sigv4::payload_hash(r));
   EXPECT_EQ(creq, file(".creq"));
   std::string sts =
-      sigv4::string_to_sign(*sigv4::find_header(r, "X-Amz-Date"), parsed->credential_scope(), creq);
+      sigv4::string_to_sign(*r.header("X-Amz-Date"), parsed->credential_scope(), creq);
   EXPECT_EQ(sts, file(".sts"));
   std::string key =
       sigv4::derive_signing_key(p.secret_access_key, parsed->date, parsed->region, parsed->service);
@@ -248,7 +248,7 @@ TEST_P(AwsCAuthVector, HeaderVariantCanonicalisesSignsAndVerifies) {
                                               {.normalize_path = p.normalize});
   EXPECT_EQ(creq, read_file(dir / "header-canonical-request.txt"));
   std::string sts =
-      sigv4::string_to_sign(*sigv4::find_header(r, "X-Amz-Date"), parsed->credential_scope(), creq);
+      sigv4::string_to_sign(*r.header("X-Amz-Date"), parsed->credential_scope(), creq);
   EXPECT_EQ(sts, read_file(dir / "header-string-to-sign.txt"));
   std::string key = sigv4::derive_signing_key(p.secret_access_key, parsed->date, p.region, p.service);
   EXPECT_EQ(sigv4::sign(key, sts), trim(read_file(dir / "header-signature.txt")));
