@@ -137,7 +137,7 @@ TEST_F(RuntimeTest, InvokeModelCarriesBedrocksTokenCountHeaders) {
   EXPECT_EQ(records()[0].profile_arn, "");
 }
 
-TEST_F(RuntimeTest, StreamsEventFramesAndRecordsBeforeTheLastOne) {
+TEST_F(RuntimeTest, StreamsEventFramesAndRecordsTheStream) {
   auto res = post(profile_arn_, "converse-stream");
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(res.header("Content-Type").value(), "application/vnd.amazon.eventstream");
