@@ -535,6 +535,7 @@ class SqliteLedger::Impl {
   explicit Impl(const SqliteLedgerOptions& options)
       : max_batch_(std::max<size_t>(options.max_batch, 1)),
         max_delay_(std::max(options.max_delay, {})),
+        checkpoint_frames_(std::max(options.checkpoint_frames, 1)),
         read_only_(options.read_only) {
     const bool in_memory = options.path == ":memory:" || options.path.empty();
     if (read_only_ && !in_memory) {
@@ -545,14 +546,13 @@ class SqliteLedger::Impl {
     DatabaseOptions writer_options;
     writer_options.page_size = kPageSize;
     db_ = std::make_unique<Database>(options.path, writer_options);
-    // The writer's settings (see the header and doc/ledger.md): the durability mode; the page cache; how much WAL
-    // accumulates before a checkpoint copies the pages back (a page rewritten by many group commits is copied
-    // once), the WAL file cut back to 64 MiB after one.
+    // The writer's settings (see the header and doc/ledger.md): the durability mode; the page cache; no
+    // checkpoints inside its commits (the checkpointer thread runs them, see run_checkpoints()); the WAL file
+    // cut back to 64 MiB when it starts over.
+    const std::string synchronous = options.fsync_each_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
     for (const std::string& pragma :
-         {std::string(options.fsync_each_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"),
-          "PRAGMA cache_size=" + std::to_string(kCacheSizePragma),
-          "PRAGMA wal_autocheckpoint=" + std::to_string(kWalAutocheckpointPages),
-          std::string("PRAGMA journal_size_limit=67108864")}) {
+         {synchronous, "PRAGMA cache_size=" + std::to_string(kCacheSizePragma),
+          std::string("PRAGMA wal_autocheckpoint=0"), std::string("PRAGMA journal_size_limit=67108864")}) {
       if (auto s = db_->exec(pragma); !s.ok()) {
         throw StartupError("cannot configure the usage ledger " + options.path + ": " + s.error().detail());
       }
@@ -578,6 +578,14 @@ class SqliteLedger::Impl {
     if (read_only_) {
       closing_ = true;
       return;
+    }
+    if (!in_memory) {
+      checkpoint_db_ = std::make_unique<Database>(options.path);
+      if (auto s = checkpoint_db_->exec(synchronous); !s.ok()) {
+        throw StartupError("cannot configure the usage ledger " + options.path + ": " + s.error().detail());
+      }
+      db_->set_wal_hook([this](int wal_frames) { on_commit(wal_frames); });
+      checkpointer_ = std::thread([this] { run_checkpoints(); });
     }
     writer_ = std::thread([this] { run(); });
   }
@@ -619,6 +627,12 @@ class SqliteLedger::Impl {
     if (std::this_thread::get_id() == writer_.get_id()) return;  // from a `done`: the destructor joins
     std::lock_guard join_lock(join_mu_);
     if (writer_.joinable()) writer_.join();
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpointer_closing_ = true;
+    }
+    checkpoint_cv_.notify_one();
+    if (checkpointer_.joinable()) checkpointer_.join();
   }
 
   SqliteLedgerStats stats() const {
@@ -630,6 +644,8 @@ class SqliteLedger::Impl {
     s.inserted = inserted_.load(std::memory_order_relaxed);
     s.duplicates = duplicates_.load(std::memory_order_relaxed);
     s.largest_batch = largest_batch_.load(std::memory_order_relaxed);
+    s.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+    s.wal_frames = wal_frames_.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -741,7 +757,6 @@ class SqliteLedger::Impl {
   // larger/smaller checkpoint interval measured the same.
   static constexpr int kPageSize = 4096;
   static constexpr int kCacheSizePragma = -65536;  // KiB: 64 MiB
-  static constexpr int kWalAutocheckpointPages = 8192;
 
   static void call(const Done& done, const Status& status) {
     if (!done) return;
@@ -805,7 +820,52 @@ class SqliteLedger::Impl {
       for (const auto& item : batch) call(item.done, status);
       target = batch.size();
       batch.clear();
+      if (tail_pending_) finish_checkpoint();
     }
+  }
+
+  // Checkpoints run off the writer thread, so that no commit waits for one (a checkpoint fsyncs the WAL and
+  // the database: tens of milliseconds). The checkpointer copies back what the WAL holds when it starts; the
+  // commits made meanwhile (the tail) are copied back by the writer itself between two batches, because
+  // SQLite starts the WAL over only when a write transaction begins with every frame copied back, which a
+  // checkpoint on another connection never achieves while the writer keeps committing.
+
+  // Writer thread: after each commit on the writer connection.
+  void on_commit(int wal_frames) {
+    wal_frames_.store(static_cast<uint64_t>(wal_frames), std::memory_order_relaxed);
+    if (wal_frames < checkpoint_frames_ || tail_pending_ || checkpoint_wanted_) return;
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_wanted_ = true;
+    }
+    checkpoint_cv_.notify_one();
+  }
+
+  // The checkpointer thread.
+  void run_checkpoints() {
+    pthread_setname_np(pthread_self(), "ledger-ckpt");
+    while (true) {
+      {
+        std::unique_lock lock(checkpoint_mu_);
+        checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_.load() || checkpointer_closing_; });
+        if (checkpointer_closing_) return;
+      }
+      {
+        auto guard = checkpoint_db_->lock();
+        if (checkpoint_db_->checkpoint_passive().ok()) checkpoints_.fetch_add(1, std::memory_order_relaxed);
+      }  // on failure the next commit asks again
+      tail_pending_ = true;
+      checkpoint_wanted_ = false;
+    }
+  }
+
+  // Writer thread: copies back the tail, so that the next transaction starts the WAL over.
+  void finish_checkpoint() {
+    {
+      auto guard = db_->lock();
+      static_cast<void>(db_->checkpoint_passive());  // on failure the next commit over the size asks again
+    }
+    tail_pending_ = false;
   }
 
   // Writes and commits one batch; on failure nothing of it is stored.
@@ -929,6 +989,7 @@ class SqliteLedger::Impl {
 
   const size_t max_batch_;
   const std::chrono::milliseconds max_delay_;
+  const int checkpoint_frames_;
   const bool read_only_;
 
   std::unique_ptr<Database> db_;         // the writer's connection (null when read-only)
@@ -949,6 +1010,14 @@ class SqliteLedger::Impl {
   std::mutex join_mu_;
   std::thread writer_;
 
+  std::unique_ptr<Database> checkpoint_db_;  // the checkpointer's connection (file databases only)
+  std::thread checkpointer_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  std::atomic<bool> checkpoint_wanted_{false};  // set by the writer, cleared by the checkpointer
+  std::atomic<bool> tail_pending_{false};       // set by the checkpointer, cleared by the writer
+  bool checkpointer_closing_ = false;           // guarded by checkpoint_mu_
+
   std::atomic<uint64_t> appended_{0};
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> failed_commits_{0};
@@ -956,6 +1025,8 @@ class SqliteLedger::Impl {
   std::atomic<uint64_t> inserted_{0};
   std::atomic<uint64_t> duplicates_{0};
   std::atomic<uint64_t> largest_batch_{0};
+  std::atomic<uint64_t> checkpoints_{0};
+  std::atomic<uint64_t> wal_frames_{0};
 };
 
 SqliteLedger::SqliteLedger(const SqliteLedgerOptions& options) : impl_(std::make_unique<Impl>(options)) {}

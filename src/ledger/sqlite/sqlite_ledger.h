@@ -21,6 +21,11 @@
 // the writer waits up to max_delay for as many to be queued before it starts,
 // so a steady stream keeps sharing commits; a lone request never waits for it.
 //
+// Checkpoints: no commit runs one. When the WAL reaches checkpoint_frames, a
+// checkpointer thread (its own connection) copies it back into the database;
+// the writer then copies back the few commits made meanwhile between two
+// batches, so that the WAL starts over (doc/ledger.md, "Checkpoints").
+//
 // Durability: fsync_each_commit=false runs with synchronous=NORMAL — an
 // acknowledged record survives a crash of the process but may be lost on power
 // loss or an OS crash; fsync_each_commit=true runs with synchronous=FULL — one
@@ -51,6 +56,8 @@ struct SqliteLedgerOptions {
   // fails at once (ServiceUnavailable). A database at an older schema version is migrated first (briefly
   // read-write). The file must exist.
   bool read_only = false;
+  // WAL size, in frames (pages), at which the checkpointer thread copies the WAL back into the database.
+  int checkpoint_frames = 8192;
 };
 
 // Counters since open. Each is read atomically, not all at one instant; those of a
@@ -63,6 +70,8 @@ struct SqliteLedgerStats {
   uint64_t inserted = 0;        // records newly stored
   uint64_t duplicates = 0;      // records acknowledged whose request_id was already stored
   uint64_t largest_batch = 0;   // most records in one transaction
+  uint64_t checkpoints = 0;     // checkpoints completed by the checkpointer thread
+  uint64_t wal_frames = 0;      // the WAL's size in frames after the last commit
 };
 
 class SqliteLedger final : public Ledger {

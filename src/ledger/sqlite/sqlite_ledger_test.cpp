@@ -586,6 +586,24 @@ TEST(SqliteLedger, ALoneRecordDoesNotWaitForCompany) {
   EXPECT_EQ(all_records(*ledger).size(), 3u);
 }
 
+TEST(SqliteLedger, TheCheckpointerKeepsTheWalBoundedWhileCommitsGoOn) {
+  TempDir dir;
+  SqliteLedgerOptions options = options_for(dir.file("ledger.db"));
+  options.checkpoint_frames = 32;
+  auto ledger = std::make_unique<SqliteLedger>(options);
+  std::vector<UsageRecord> written;
+  for (int i = 0; i < 400; ++i) {  // one commit each: several frames each, well over a thousand in all
+    written.push_back(sample("w" + std::to_string(i)));
+    ASSERT_TRUE(append_and_wait(*ledger, written.back()).ok());
+  }
+  auto stats = ledger->stats();
+  EXPECT_EQ(stats.commits, 400u);
+  EXPECT_GE(stats.checkpoints, 1u);
+  EXPECT_LT(stats.wal_frames, 400u) << "the WAL never started over";
+  EXPECT_EQ(all_records(*ledger).size(), 400u);
+  EXPECT_EQ(actual_rollups(all_rollups(*ledger)), expected_rollups(written));
+}
+
 TEST(SqliteLedger, RollupsBucketByUtcHourOfTheStartTime) {
   TempDir dir;
   auto ledger = open_sqlite_ledger(options_for(dir.file("ledger.db")));

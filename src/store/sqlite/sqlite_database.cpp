@@ -42,6 +42,30 @@ Database::~Database() { sqlite3_close(db_); }
 
 int Database::changes() const { return sqlite3_changes(db_); }
 
+void Database::set_wal_hook(std::function<void(int wal_frames)> hook) {
+  wal_hook_ = std::move(hook);
+  if (!wal_hook_) {
+    sqlite3_wal_hook(db_, nullptr, nullptr);
+    return;
+  }
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int frames) {
+        static_cast<Database*>(self)->wal_hook_(frames);
+        return SQLITE_OK;
+      },
+      this);
+}
+
+Result<int> Database::checkpoint_passive() {
+  int wal_frames = 0;
+  int copied = 0;
+  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied) != SQLITE_OK) {
+    return error("checkpoint");
+  }
+  return wal_frames < 0 ? 0 : wal_frames - copied;
+}
+
 Error Database::error(std::string_view what) const {
   return Error(ErrorCode::InternalServer, "The service could not complete the request because of a storage error; retry it.",
                std::string(what) + ": " + sqlite3_errmsg(db_));

@@ -65,11 +65,20 @@ class Database {
   sqlite3* handle() { return db_; }
   // Rows changed by the last INSERT, UPDATE or DELETE.
   int changes() const;
+
+  // Calls `hook` (on the committing thread) with the WAL's size in frames after
+  // each commit on this connection; an empty hook removes it.
+  void set_wal_hook(std::function<void(int wal_frames)> hook);
+  // A PASSIVE checkpoint on this connection: copies back what it can without
+  // waiting for writers or readers. Returns the WAL frames left uncopied
+  // (0: the next write transaction starts the WAL over). The caller holds the lock.
+  Result<int> checkpoint_passive();
   Error error(std::string_view what) const;
 
  private:
   sqlite3* db_ = nullptr;
   std::mutex mu_;
+  std::function<void(int)> wal_hook_;
 };
 
 // Rolls back on destruction unless commit() succeeded. The caller holds the lock.
