@@ -133,7 +133,7 @@ struct Http2Session::Impl : std::enable_shared_from_this<Impl> {
   }
 
   boost::beast::tcp_stream& stream;
-  asio::any_io_executor executor;  // the connection's strand
+  asio::any_io_executor executor;  // the connection's io thread (its own io_context)
   RequestHandler& handler;
   const ServerOptions& options;
   std::string remote;

@@ -6,7 +6,7 @@
 // query; :authority is also exposed as `host`), its body bounded by the
 // handler's body_limit (413 through handler.reject()), and the handler runs as
 // its own coroutine: streams on one connection are served concurrently, all on
-// the connection's strand. Streamed responses respect the peer's flow-control
+// the connection's io thread. Streamed responses respect the peer's flow-control
 // window and apply backpressure to write().
 #pragma once
 
@@ -25,7 +25,7 @@ inline constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\
 
 class Http2Session {
  public:
-  // `stream` is the connection's socket, whose executor (a strand) runs everything.
+  // `stream` is the connection's socket, whose executor (one io thread's io_context) runs everything.
   Http2Session(boost::beast::tcp_stream& stream, RequestHandler& handler, const ServerOptions& options,
                std::string remote);
   ~Http2Session();
@@ -37,7 +37,7 @@ class Http2Session {
   Task<void> run(std::string received);
 
   // Graceful shutdown: GOAWAY; streams in flight finish, new ones are refused, then
-  // the connection closes. Call on the connection's strand; idempotent.
+  // the connection closes. Call on the connection's executor; idempotent.
   void shutdown();
 
   struct Impl;  // defined in http2_session.cpp

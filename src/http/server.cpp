@@ -6,6 +6,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -153,12 +154,30 @@ class ConnectionWriter final : public ResponseWriter {
 
 }  // namespace
 
+// Each io thread runs its own io_context, and a connection lives on one of them
+// for its whole life: its handlers never race, so it needs no strand, and the
+// threads share no scheduler lock. Connections are dealt out round-robin.
+struct Worker {
+  asio::io_context io{1};
+  asio::executor_work_guard<asio::io_context::executor_type> busy = asio::make_work_guard(io);
+};
+
+std::vector<std::unique_ptr<Worker>> make_workers(size_t configured) {
+  size_t n = configured ? configured : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (size_t i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>());
+  return workers;
+}
+
 struct Server::Impl {
-  Impl(ServerOptions opts, RequestHandler& h) : options(std::move(opts)), handler(h) {}
+  Impl(ServerOptions opts, RequestHandler& h)
+      : options(std::move(opts)), handler(h), workers(make_workers(options.io_threads)) {}
 
   ServerOptions options;
   RequestHandler& handler;
-  asio::io_context io;
+  std::vector<std::unique_ptr<Worker>> workers;
+  asio::io_context& io = workers.front()->io;  // the acceptor's, the signals' and the shutdown steps'
+  size_t next_worker = 0;                      // accept loop only
   tcp::acceptor acceptor{io};
   asio::signal_set signals{io};
   asio::strand<asio::io_context::executor_type> control{io.get_executor()};  // serialises shutdown steps
@@ -176,11 +195,15 @@ struct Server::Impl {
   asio::awaitable<bool> run_handler(Connection& conn, Request& req, bool keep_alive);
   void begin_shutdown();
   void forget(const std::shared_ptr<Connection>& conn);
+  void release_workers();
+  void stop_workers();
 };
 
 asio::awaitable<void> Server::Impl::accept_loop() {
   while (!stopping) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kNoThrow);
+    asio::io_context& home = workers[next_worker]->io;
+    next_worker = (next_worker + 1) % workers.size();
+    auto [ec, socket] = co_await acceptor.async_accept(home, kNoThrow);
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
       spdlog::warn("accept failed: {}", ec.message());
@@ -329,8 +352,20 @@ void Server::Impl::forget(const std::shared_ptr<Connection>& conn) {
   std::lock_guard lock(mu);
   connections.erase(conn);
   if (stopping && connections.empty()) {
-    asio::post(control, [this] { grace_timer.cancel(); });
+    asio::post(control, [this] {
+      grace_timer.cancel();
+      release_workers();
+    });
   }
+}
+
+// Lets each worker's run() return once its last connection is gone.
+void Server::Impl::release_workers() {
+  for (auto& worker : workers) worker->busy.reset();
+}
+
+void Server::Impl::stop_workers() {
+  for (auto& worker : workers) worker->io.stop();
 }
 
 void Server::Impl::begin_shutdown() {
@@ -349,12 +384,15 @@ void Server::Impl::begin_shutdown() {
       }
     });
   }
-  if (connections.empty()) return;
+  if (connections.empty()) {
+    asio::post(control, [this] { release_workers(); });
+    return;
+  }
   grace_timer.expires_after(options.shutdown_grace);
   grace_timer.async_wait([this](boost::system::error_code ec) {
     if (!ec) {
       spdlog::warn("shutdown grace period over; closing the remaining connections");
-      io.stop();
+      stop_workers();
     }
   });
 }
@@ -393,9 +431,8 @@ void Server::run(bool handle_signals) {
     }));
   }
   asio::co_spawn(impl.io, impl.accept_loop(), asio::detached);
-  size_t threads = impl.options.io_threads ? impl.options.io_threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;
-  for (size_t i = 1; i < threads; ++i) pool.emplace_back([&impl] { impl.io.run(); });
+  for (size_t i = 1; i < impl.workers.size(); ++i) pool.emplace_back([&impl, i] { impl.workers[i]->io.run(); });
   impl.io.run();
   for (auto& t : pool) t.join();
 }

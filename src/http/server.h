@@ -13,7 +13,8 @@
 //
 // Thread-safety: handle() and reject() are called concurrently from the io
 // threads; an HTTP/1.1 connection's requests are handled one at a time, in
-// order; an HTTP/2 connection's streams concurrently, on its strand.
+// order; an HTTP/2 connection's streams concurrently, on its thread. Each io
+// thread runs its own io_context, and a connection stays on one thread.
 #pragma once
 
 #include <chrono>
