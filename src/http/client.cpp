@@ -12,6 +12,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 #include <openssl/ssl.h>
@@ -139,14 +140,16 @@ bool is_ip_address(const std::string& host) {
 }
 
 // One upstream connection, plain or TLS, with the bytes read past the last response.
+// Its tcp_stream's one timer bounds every read and write of an exchange.
 struct Connection {
-  explicit Connection(tcp::socket socket) : plain(std::move(socket)) {}
+  explicit Connection(tcp::socket socket) : plain(std::in_place, std::move(socket)) {}
   Connection(tcp::socket socket, ssl::context& context) : tls(std::in_place, std::move(socket), context) {}
 
-  tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+  beast::tcp_stream& timed() { return tls ? tls->next_layer() : *plain; }
+  tcp::socket& socket() { return timed().socket(); }
 
-  std::optional<tcp::socket> plain;
-  std::optional<ssl::stream<tcp::socket>> tls;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<ssl::stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   Deadline idle_since{};
   bool reused = false;
@@ -322,13 +325,17 @@ struct Callbacks {
   HttpClient::BodyCallback& on_body;
 };
 
+// beast's timeout error as the one `until` reports.
+error_code timeout_as_timed_out(error_code ec) { return ec == beast::error::timeout ? asio::error::timed_out : ec; }
+
 template <class Stream>
 Task<Exchange> exchange(Stream& stream, Connection& conn, bhttp::request<bhttp::string_body>& message,
                         Deadline deadline, std::chrono::milliseconds idle_timeout, Callbacks callbacks) {
   Exchange out;
-  auto [wec, wn] = co_await until(deadline, bhttp::async_write(stream, message, kNoThrow));
+  conn.timed().expires_at(deadline);
+  auto [wec, wn] = co_await bhttp::async_write(stream, message, kNoThrow);
   if (wec) {
-    out.ec = wec;
+    out.ec = timeout_as_timed_out(wec);
     co_return out;
   }
   out.phase = Phase::Headers;
@@ -336,10 +343,10 @@ Task<Exchange> exchange(Stream& stream, Connection& conn, bhttp::request<bhttp::
   parser.header_limit(kMaxHeaderBytes);
   parser.body_limit(boost::none);
   if (message.method() == bhttp::verb::head) parser.skip(true);
-  auto [hec, hn] = co_await until(deadline, bhttp::async_read_header(stream, conn.buffer, parser, kNoThrow));
+  auto [hec, hn] = co_await bhttp::async_read_header(stream, conn.buffer, parser, kNoThrow);
   out.response_started = parser.got_some() || conn.buffer.size() > 0;
   if (hec) {
-    out.ec = hec;
+    out.ec = timeout_as_timed_out(hec);
     co_return out;
   }
   out.status = static_cast<int>(parser.get().result_int());
@@ -353,16 +360,17 @@ Task<Exchange> exchange(Stream& stream, Connection& conn, bhttp::request<bhttp::
   while (!parser.is_done()) {
     parser.get().body().data = piece.data();
     parser.get().body().size = piece.size();
-    Deadline read_deadline = std::min(deadline, SteadyClock::now() + idle_timeout);
-    auto [ec, n] = co_await until(read_deadline, bhttp::async_read_some(stream, conn.buffer, parser, kNoThrow));
+    conn.timed().expires_at(std::min(deadline, SteadyClock::now() + idle_timeout));
+    auto [ec, n] = co_await bhttp::async_read_some(stream, conn.buffer, parser, kNoThrow);
     if (ec == bhttp::error::need_buffer) ec = {};
     size_t got = piece.size() - parser.get().body().size;
     if (got > 0 && !co_await callbacks.on_body(std::string_view(piece.data(), got))) co_return out;
     if (ec) {
-      out.ec = ec;
+      out.ec = timeout_as_timed_out(ec);
       co_return out;
     }
   }
+  conn.timed().expires_never();
   out.reusable = parser.get().keep_alive() && conn.buffer.size() == 0;
   co_return out;
 }

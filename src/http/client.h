@@ -24,7 +24,7 @@
 //    An HTTP error status is not a failure: it is the response.
 //
 // Thread-safety: one HttpClient is shared by all connections and called
-// concurrently from many strands; the pool is guarded by a mutex. The
+// concurrently from many threads; the pool is guarded by a mutex. The
 // coroutines run on the caller's executor; pooled connections belong to its
 // execution context and are closed when that context shuts down, so a client
 // may outlive the io_context(s) it served.
