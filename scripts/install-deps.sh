@@ -9,7 +9,7 @@ debian_packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev zlib1g-dev libnghttp2-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libgoogle-perftools-dev
 )
 
 missing=()
