@@ -1,6 +1,7 @@
 #include "auth/authenticator.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -52,6 +53,27 @@ std::optional<std::string_view> bearer_token(std::string_view authorization) {
 Error incomplete(std::string message) { return Error(ErrorCode::IncompleteSignature, std::move(message)); }
 Error invalid(std::string message, std::string detail = {}) {
   return Error(ErrorCode::InvalidSignature, std::move(message), std::move(detail));
+}
+
+// The signing key of (secret, day, Region, service): four HMACs, the same for every request of that day
+// and scope, so each thread keeps the last few it derived.
+const std::string& signing_key(std::string_view secret, std::string_view date, std::string_view region,
+                               std::string_view service) {
+  struct Derived {
+    std::string secret, date, region, service, key;
+  };
+  thread_local std::array<Derived, 4> derived;
+  thread_local size_t oldest = 0;
+  for (const Derived& d : derived) {
+    if (!d.key.empty() && d.date == date && d.region == region && d.service == service && d.secret == secret) {
+      return d.key;
+    }
+  }
+  Derived& slot = derived[oldest];
+  oldest = (oldest + 1) % derived.size();
+  slot = {std::string(secret), std::string(date), std::string(region), std::string(service),
+          sigv4::derive_signing_key(secret, date, region, service)};
+  return slot.key;
 }
 
 // A declared x-amz-content-sha256 (other than UNSIGNED-PAYLOAD) must be the hash of the body
@@ -226,9 +248,8 @@ Status Authenticator::check_signature(const http::Request& request, const Signed
   std::string creq = sigv4::canonical_request(request, auth.signed_headers, sigv4::payload_hash(request),
                                               {.normalize_path = true, .presigned = claim.presigned});
   std::string sts = sigv4::string_to_sign(claim.amz_date, auth.credential_scope(), creq);
-  std::string signing_key =
-      sigv4::derive_signing_key(credential.secret_access_key, auth.date, auth.region, auth.service);
-  if (!sigv4::constant_time_equals(sigv4::sign(signing_key, sts), auth.signature)) {
+  const std::string& key = signing_key(credential.secret_access_key, auth.date, auth.region, auth.service);
+  if (!sigv4::constant_time_equals(sigv4::sign(key, sts), auth.signature)) {
     return invalid(
         std::string(kSignatureMismatch),
         "access key " + auth.access_key_id + "\ncanonical request:\n" + creq + "\nstring to sign:\n" + sts);

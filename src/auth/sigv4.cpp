@@ -2,11 +2,12 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <initializer_list>
+#include <memory>
 
 #include "core/time_format.h"
 
@@ -170,12 +171,33 @@ std::string missing_params_message(const AuthorizationParams& p, std::string_vie
   return message + "Authorization=" + std::string(header);
 }
 
-std::string digest_sha256(std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(md.data()), len);
+// SHA-256 fetched once: with EVP_sha256(), OpenSSL 3 looks the algorithm up again (under a lock) on every
+// digest, and the one-shot HMAC() also creates a MAC context each time; a request's signature check takes
+// eight digests.
+const EVP_MD* sha256_algorithm() {
+  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return algorithm;
 }
+
+using Sha256Digest = std::array<unsigned char, 32>;
+
+// SHA-256 of the concatenation of `parts`, on a digest context reused by the thread.
+Sha256Digest sha256_of(std::initializer_list<std::string_view> parts) {
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                                      &EVP_MD_CTX_free);
+  Sha256Digest out{};
+  unsigned int len = 0;
+  EVP_DigestInit_ex(context.get(), sha256_algorithm(), nullptr);
+  for (std::string_view part : parts) EVP_DigestUpdate(context.get(), part.data(), part.size());
+  EVP_DigestFinal_ex(context.get(), out.data(), &len);
+  return out;
+}
+
+std::string_view bytes_of(const Sha256Digest& digest) {
+  return {reinterpret_cast<const char*>(digest.data()), digest.size()};
+}
+
+std::string digest_sha256(std::string_view data) { return std::string(bytes_of(sha256_of({data}))); }
 
 // Headers botocore never signs (they are rewritten by proxies or not known until sending).
 constexpr std::array<std::string_view, 12> kUnsignedHeaders = {"authorization",
@@ -468,12 +490,24 @@ std::string sha256(std::string_view data) { return digest_sha256(data); }
 
 std::string sha256_hex(std::string_view data) { return hex_encode(digest_sha256(data)); }
 
+// RFC 2104: H((K ^ opad) || H((K ^ ipad) || data)), K padded to SHA-256's 64-byte block (hashed first if longer).
 std::string hmac_sha256(std::string_view key, std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data(), &len);
-  return std::string(reinterpret_cast<const char*>(md.data()), len);
+  constexpr size_t kBlock = 64;
+  std::array<char, kBlock> padded{};
+  if (key.size() > kBlock) {
+    Sha256Digest hashed = sha256_of({key});
+    std::copy(hashed.begin(), hashed.end(), padded.begin());
+  } else {
+    std::copy(key.begin(), key.end(), padded.begin());
+  }
+  std::array<char, kBlock> inner_pad{};
+  std::array<char, kBlock> outer_pad{};
+  for (size_t i = 0; i < kBlock; ++i) {
+    inner_pad[i] = static_cast<char>(padded[i] ^ 0x36);
+    outer_pad[i] = static_cast<char>(padded[i] ^ 0x5c);
+  }
+  Sha256Digest inner = sha256_of({std::string_view(inner_pad.data(), kBlock), data});
+  return std::string(bytes_of(sha256_of({std::string_view(outer_pad.data(), kBlock), bytes_of(inner)})));
 }
 
 std::string hex_encode(std::string_view bytes) {

@@ -192,6 +192,26 @@ TEST(Crypto, Sha256AndHmac) {
   EXPECT_EQ(hex_encode(std::string_view("\x00\xff\x10", 3)), "00ff10");
 }
 
+// RFC 4231: keys shorter than, exactly of, and longer than SHA-256's 64-byte block.
+TEST(Crypto, HmacMatchesRfc4231) {
+  struct Case {
+    std::string key, data, hmac;
+  };
+  const std::vector<Case> cases = {
+      {std::string(20, '\x0b'), "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+      {std::string(20, '\xaa'), std::string(50, '\xdd'),
+       "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
+      {std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First",
+       "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+      {std::string(131, '\xaa'),
+       "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be "
+       "hashed before being used by the HMAC algorithm.",
+       "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
+      {std::string(64, 'k'), "block-sized key", "fa828622183c28b475ecd957cc29b1fe479712fa50bb4333dd58b526dcd751b1"},  // Python's hmac
+  };
+  for (const auto& c : cases) EXPECT_EQ(hex_encode(hmac_sha256(c.key, c.data)), c.hmac) << c.data;
+}
+
 TEST(Crypto, DerivesTheSigningKeyOfTheAwsDocumentationExample) {
   EXPECT_EQ(hex_encode(derive_signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1",
                                           "iam")),
