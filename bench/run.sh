@@ -21,7 +21,7 @@
 #   BENCH_THREADS=2          wrk threads   } the same for every row
 #   BENCH_CONNECTIONS=32     wrk connections }
 #   BENCH_UPSTREAM_WORKERS=1 worker_processes of the upstream nginx
-#   BENCH_PROXY_WORKERS=nproc  worker_processes of the proxy nginx (tollgate: io_threads 0 = one per core)
+#   BENCH_PROXY_WORKERS=nproc  worker_processes of the proxy nginx (tollgate: io_threads 0 = one per core less one)
 #   BENCH_LOG_LEVEL=warn     tollgate's --log-level for the main rows (info: one access-log line per request)
 #   BENCH_EXTRA_ROWS=1       0 skips the two extra tollgate rows
 #   BENCH_KEEP=0             1 keeps the temporary directory (configs, logs, wrk output)
@@ -121,7 +121,7 @@ nginx_version="$(nginx -v 2>&1 | sed 's|.*nginx/||')"
 wrk_version="$({ wrk -v 2>&1 || true; } | head -1 | awk '{print $2}')"
 versions="nginx $nginx_version, wrk $wrk_version, tollgate $("$tollgate" --version 2>/dev/null | tail -1 || true) commit $commit (RelWithDebInfo, built in $((SECONDS - build_start)) s)"
 echo "versions: $versions"
-echo "load    : wrk -t$THREADS -c$CONNS, ${DURATION} s per row after ${WARMUP} s warm-up; upstream nginx $UPSTREAM_WORKERS worker(s), proxy nginx $PROXY_WORKERS worker(s), tollgate io_threads 0 (one per core) --log-level $LOG_LEVEL"
+echo "load    : wrk -t$THREADS -c$CONNS, ${DURATION} s per row after ${WARMUP} s warm-up; upstream nginx $UPSTREAM_WORKERS worker(s), proxy nginx $PROXY_WORKERS worker(s), tollgate io_threads 0 (one per core less one) --log-level $LOG_LEVEL"
 
 results="$work/results.jsonl"
 helper() { python3 "$bench/gateway_bench.py" "$@"; }

@@ -61,7 +61,7 @@ struct Config {
   std::string default_region = "us-east-1";  // the region of calls made with Bedrock API keys
   std::vector<auth::AccessKeyCredential> principals;  // empty in the file → the embedded default
   std::vector<auth::ApiKeyCredential> api_keys;
-  size_t io_threads = 0;  // 0 = one per core
+  size_t io_threads = 0;  // 0 = one per core less one (at least one)
   size_t max_header_bytes = 16 * 1024;
   size_t control_plane_body_bytes = 1024 * 1024;
   size_t runtime_body_bytes = 25 * 1024 * 1024;

@@ -32,7 +32,7 @@ namespace tollgate::http {
 struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;                  // 0 = any free port (see Server::port())
-  size_t io_threads = 0;              // 0 = one per core
+  size_t io_threads = 0;              // 0 = one per core less one (at least one)
   size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait and whole-header deadline
   std::chrono::milliseconds body_timeout{120'000};   // to receive the whole body once headers arrived
