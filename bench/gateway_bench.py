@@ -441,8 +441,11 @@ def cmd_perf_summary(args):
     print(f"  where tollgate's CPU goes (perf, cpu-clock, inclusive % of tollgate's samples):")
     for label, sym in PERF_STAGES:
         if sym is None:
-            pct = sum(v for k, v in self_pct.items() if k in ("malloc", "_int_malloc", "_int_free", "cfree@GLIBC_2.2.5",
-                                                              "malloc_consolidate", "unlink_chunk.constprop.0"))
+            # glibc's allocator by its internal names, tcmalloc (linked since 2026-12) by its library's symbols.
+            pct = sum(v for k, v in self_pct.items()
+                      if k in ("malloc", "_int_malloc", "_int_free", "cfree@GLIBC_2.2.5", "malloc_consolidate",
+                               "unlink_chunk.constprop.0", "operator new[]", "operator delete[]", "aligned_alloc")
+                      or k.startswith(("tc_", "tcmalloc::")))
             print(f"    {pct:5.1f}%  {label} (self)")
             continue
         pct = max((v for k, v in inclusive.items() if k.endswith(sym) or k == sym), default=None)
