@@ -341,7 +341,7 @@ def cmd_report(args):
         if r["phase"] != "paced":
             continue
         added = ""
-        if r["row"].startswith("tollgate") and pd:
+        if (r["row"].startswith("tollgate") or r["row"] == "nginx") and pd:
             added = f"{(r['latency_us']['p99'] - pd['latency_us']['p99']) / 1000:+.2f} ms"
         label = f"{r['label']} (offered {r['rate']:.0f}/s)"
         paced_lines.append([label, rps(r), ms(r["latency_us"]["p50"]), ms(r["latency_us"]["p99"]), errors_of(r),
@@ -368,7 +368,7 @@ def cmd_report(args):
         print(fmt(l))
     if paced_lines:
         print("paced rows: wrk delay() hands out send slots at a fixed rate = 50% of the 'tollgate (ledger default)' "
-              "rate above, the same for both; 'p99 vs direct' there is p99(tollgate, paced) - p99(direct, paced).")
+              "rate above, the same for every paced row; 'p99 vs direct' there is p99(row, paced) - p99(direct, paced).")
     print("CPU columns are cores (1.00 = one core busy) over the row, from /proc: SUT = the server under test "
           "(upstream nginx for 'direct', proxy nginx workers, tollgate); other = the rest of the machine "
           "(processes not started by this run); steal = hypervisor steal.")
@@ -389,6 +389,9 @@ def cmd_report(args):
         print(f"  p99 added at half saturation <= 1 ms      : {ms(pt['latency_us']['p99'])} ms (tollgate, "
               f"{pt['good_rps']:.0f} req/s) - {ms(pd['latency_us']['p99'])} ms (direct, {pd['good_rps']:.0f} req/s) "
               f"= {added:+.2f} ms  -> {v}" + ("  (a row had errors)" if errs else ""))
+        if pn := paced.get("nginx"):
+            print(f"  (calibration: the nginx proxy at the same rate adds "
+                  f"{(pn['latency_us']['p99'] - pd['latency_us']['p99']) / 1000:+.2f} ms to p99)")
     threads = [(r["label"] + (", paced" if r["phase"] == "paced" and "paced" not in r["label"] else ""),
                 r["sut_threads"]) for r in runs if r["phase"] in ("measure", "paced") and r.get("sut_threads")]
     if threads:

@@ -10,8 +10,8 @@
 #              default mode; the same with ledger fsync; extras: tollgate at log
 #              level info, and tollgate's bedrock provider -> upstream /converse
 #   paced    : wrk with delay() pacing (fixed-rate send slots) so the offered load is ~50% of the
-#              tollgate rate just measured, against the upstream and tollgate:
-#              p99(tollgate) - p99(direct)
+#              tollgate rate just measured, against the upstream, the nginx proxy (what a plain
+#              proxy adds at that rate, for calibration) and tollgate: p99(tollgate) - p99(direct)
 #   ledger   : the records each tollgate committed vs the good responses wrk saw
 #
 # Usage: bench/run.sh            (installs nginx and wrk if missing, builds tollgate)
@@ -271,6 +271,7 @@ paced() {  # row label instance url request_dir sut_pids upstream_pids [extra me
   done
 }
 paced direct "direct to upstream, paced" none "http://127.0.0.1:$UP_PORT/v1/chat/completions" "$direct_req" "$up_pid" ""
+paced nginx "nginx reverse proxy, paced" none "http://127.0.0.1:$PROXY_PORT/v1/chat/completions" "$direct_req" "$proxy_pid" "$up_pid"
 paced tollgate "tollgate (ledger default), paced" tollgate "http://127.0.0.1:$a_port/" "$a_dir/req-openai" "$a_pid" "$up_pid" --threads-of-sut
 
 if [ "$PERF" = 1 ]; then
