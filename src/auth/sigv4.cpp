@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <initializer_list>
 #include <memory>
 
@@ -174,8 +176,16 @@ std::string missing_params_message(const AuthorizationParams& p, std::string_vie
 // SHA-256 fetched once: with EVP_sha256(), OpenSSL 3 looks the algorithm up again (under a lock) on every
 // digest, and the one-shot HMAC() also creates a MAC context each time; a request's signature check takes
 // eight digests.
+// Without SHA-256 no signature can be checked, and a digest left unwritten would let a forged one through:
+// the process stops instead (OpenSSL without its default provider, or out of memory).
+[[noreturn]] void sha256_unavailable(const char* step) {
+  std::fprintf(stderr, "tollgate: fatal: OpenSSL SHA-256 failed (%s); cannot verify signatures\n", step);
+  std::abort();
+}
+
 const EVP_MD* sha256_algorithm() {
   static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (algorithm == nullptr) sha256_unavailable("EVP_MD_fetch");
   return algorithm;
 }
 
@@ -187,9 +197,15 @@ Sha256Digest sha256_of(std::initializer_list<std::string_view> parts) {
                                                                                       &EVP_MD_CTX_free);
   Sha256Digest out{};
   unsigned int len = 0;
-  EVP_DigestInit_ex(context.get(), sha256_algorithm(), nullptr);
-  for (std::string_view part : parts) EVP_DigestUpdate(context.get(), part.data(), part.size());
-  EVP_DigestFinal_ex(context.get(), out.data(), &len);
+  if (context == nullptr || EVP_DigestInit_ex(context.get(), sha256_algorithm(), nullptr) != 1) {
+    sha256_unavailable("EVP_DigestInit_ex");
+  }
+  for (std::string_view part : parts) {
+    if (EVP_DigestUpdate(context.get(), part.data(), part.size()) != 1) sha256_unavailable("EVP_DigestUpdate");
+  }
+  if (EVP_DigestFinal_ex(context.get(), out.data(), &len) != 1 || len != out.size()) {
+    sha256_unavailable("EVP_DigestFinal_ex");
+  }
   return out;
 }
 
