@@ -587,7 +587,12 @@ class SqliteLedger::Impl {
       db_->set_wal_hook([this](int wal_frames) { on_commit(wal_frames); });
       checkpointer_ = std::thread([this] { run_checkpoints(); });
     }
-    writer_ = std::thread([this] { run(); });
+    try {
+      writer_ = std::thread([this] { run(); });
+    } catch (...) {
+      close();  // joins the checkpointer
+      throw;
+    }
   }
 
   ~Impl() { close(); }
@@ -850,11 +855,15 @@ class SqliteLedger::Impl {
         checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_.load() || checkpointer_closing_; });
         if (checkpointer_closing_) return;
       }
+      bool copied = false;
       {
         auto guard = checkpoint_db_->lock();
-        if (checkpoint_db_->checkpoint_passive().ok()) checkpoints_.fetch_add(1, std::memory_order_relaxed);
-      }  // on failure the next commit asks again
-      tail_pending_ = true;
+        copied = checkpoint_db_->checkpoint_passive().ok();
+      }
+      if (copied) {  // else the writer does not copy everything itself: the next commit over the size asks again
+        checkpoints_.fetch_add(1, std::memory_order_relaxed);
+        tail_pending_ = true;
+      }
       checkpoint_wanted_ = false;
     }
   }
