@@ -155,14 +155,9 @@ struct Connection {
   bool reused = false;
 };
 
-// Servers close idle keep-alive connections after seconds (nginx 75 s, uvicorn 5 s), so a connection idle
-// for less than this is taken without the check below, a system call per request saved under load; if it
-// was closed anyway, the request fails before any response byte and is sent once more on a fresh one.
-constexpr auto kCheckIdleAfter = std::chrono::seconds(1);
-
-// Whether an idle connection still looks usable: the server has not closed it.
-bool still_open(Connection& conn, SteadyClock::time_point now) {
-  if (now - conn.idle_since < kCheckIdleAfter) return true;
+// Whether an idle connection still looks usable: the server has not closed it, and sent nothing unasked
+// (a 408 before closing, say, which would be read as the next request's answer).
+bool still_open(Connection& conn) {
   char byte = 0;
   ssize_t n = ::recv(conn.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return false;
@@ -212,7 +207,7 @@ std::unique_ptr<Connection> Pool::take(const PoolKey& key) {
   while (!it->second.empty() && !found) {
     auto conn = std::move(it->second.back());
     it->second.pop_back();
-    if (now - conn->idle_since < max_idle_ && still_open(*conn, now)) {
+    if (now - conn->idle_since < max_idle_ && still_open(*conn)) {
       found = std::move(conn);
     } else {
       stale.push_back(std::move(conn));

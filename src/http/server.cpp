@@ -43,9 +43,9 @@ constexpr size_t kLingerMaxBytes = 64 * 1024 * 1024;
 struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
-  bool idle = true;  // waiting for the next request; touched only on the connection's strand
+  bool idle = true;  // waiting for the next request; touched only on the connection's thread
   std::string remote;
-  std::function<void()> on_stop;  // set while an HTTP/2 session runs: its graceful shutdown (strand only)
+  std::function<void()> on_stop;  // set while an HTTP/2 session runs: its graceful shutdown (its thread only)
 };
 
 enum class Sniffed { Http1, Http2, Closed };
