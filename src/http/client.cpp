@@ -526,8 +526,10 @@ Task<Result<int>> HttpClient::Impl::perform(ClientRequest request, Callbacks cal
     } else {
       x = co_await exchange(*conn->plain, *conn, message, deadline, options.idle_timeout, callbacks);
     }
-    // A kept-alive connection the server closed meanwhile: once more, on a fresh one.
-    if (x.ec && conn->reused && !x.response_started && x.ec != asio::error::timed_out && attempt == 0) continue;
+    // A kept-alive connection the server had closed, found while sending: once more, on a fresh one. Not once
+    // the request is sent: the server may have read and run it (a model call, billed) before dropping the
+    // connection, and the caller must decide whether to repeat that.
+    if (x.ec && conn->reused && x.phase == Phase::Send && x.ec != asio::error::timed_out && attempt == 0) continue;
     if (x.ec) co_return transport_error(*target, x, deadline, timeout);
     if (x.reusable) keep(context, key, std::move(conn));
     co_return x.status;

@@ -6,10 +6,10 @@
 //    store, or `ca_file` instead when set) and the host name, and sends SNI;
 //    `verify_tls = false` turns verification off (only when configured so).
 //  * Keep-alive connections are pooled per (scheme, host, port) and reused. A
-//    pooled connection found closed is discarded; a request that fails on a
-//    reused connection before any byte of the response arrived (the server
-//    closed it meanwhile) is retried once on a fresh connection. Nothing else
-//    is retried, and timeouts never are.
+//    pooled connection found closed (or holding bytes nobody asked for) is
+//    discarded before use; a request whose sending fails on a reused
+//    connection is sent once more on a fresh one. Once a request is sent it is
+//    never repeated (the server may have run it), and timeouts never are.
 //  * Every wait is bounded: connect_timeout for DNS + TCP connect + TLS
 //    handshake; request_timeout (or ClientRequest::timeout) for the whole
 //    exchange, from the call to the last body byte; idle_timeout for each
