@@ -221,6 +221,9 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     if (!ignored) conn->remote = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
     {
       std::lock_guard lock(mu);
+      // Accepted as shutdown began: begin_shutdown() has already cancelled the connections it saw, and would
+      // not stop this one, which could then hold shutdown up for the idle timeout. Closed unserved.
+      if (stopping) co_return;
       connections.insert(conn);
     }
     asio::co_spawn(conn->stream.get_executor(), serve(conn), asio::detached);
