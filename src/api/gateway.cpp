@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "core/ids.h"
+#include "io/async.h"
 
 namespace tollgate::api {
 namespace {
@@ -161,10 +162,17 @@ Task<void> Gateway::handle(http::Request& request, http::ResponseWriter& raw_wri
       Call call{request, *auth, std::move(m->label), request_id};
       if (op.async_handler) {
         outcome = co_await op.async_handler(call, writer);
-      } else if (auto result = op.handler(call); result.ok()) {
-        co_await writer.send(std::move(*result));
       } else {
-        outcome = std::move(result).error();
+        // Off the io thread: a control-plane write waits for SQLite's fsync.
+        Result<http::Response> result = Error(ErrorCode::InternalServer, "The server encountered an internal error.");
+        std::function<void()> work = [&] { result = op.handler(call); };
+        Status ran = co_await run_blocking(std::move(work));
+        if (!ran.ok()) result = std::move(ran).error();
+        if (result.ok()) {
+          co_await writer.send(std::move(*result));
+        } else {
+          outcome = std::move(result).error();
+        }
       }
     }
   }

@@ -6,6 +6,9 @@
 
 #include <boost/json/parse.hpp>
 
+#include <stdexcept>
+#include <thread>
+
 #include "api/bedrock/control_plane.h"
 #include "http/in_memory.h"
 #include "store/sqlite/sqlite_profile_store.h"
@@ -57,6 +60,35 @@ class GatewayTest : public ::testing::Test {
   profiles::ProfileService service_;
   Gateway gateway_;
 };
+
+TEST_F(GatewayTest, WholeAnswerHandlersRunOffTheServingThreadAndAThrowIsA500) {
+  std::thread::id handler_thread;
+  gateway_.add_json("AWSInsightsIndexService.GetTags",
+                    Operation{"GetTags", Protocol::AwsJson11, "ce", true, 4096,
+                              [&](const Call&) -> Result<http::Response> {
+                                handler_thread = std::this_thread::get_id();
+                                return Gateway::json_response(200, "{}", Protocol::AwsJson11);
+                              }});
+  gateway_.add_json("AWSInsightsIndexService.GetDimensionValues",
+                    Operation{"GetDimensionValues", Protocol::AwsJson11, "ce", true, 4096,
+                              [](const Call&) -> Result<http::Response> { throw std::runtime_error("boom"); }});
+  auto call = [&](const std::string& target) {
+    http::Request req;
+    req.method = "POST";
+    req.path = "/";
+    req.body = "{}";
+    req.headers = {{"Host", "localhost"}, {"Authorization", "Bearer sekrit"}, {"X-Amz-Target", target}};
+    return http::serve_in_memory(gateway_, req);
+  };
+  auto ok = call("AWSInsightsIndexService.GetTags");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_NE(handler_thread, std::thread::id());
+  EXPECT_NE(handler_thread, std::this_thread::get_id());  // serve_in_memory runs its io_context here
+
+  auto failed = call("AWSInsightsIndexService.GetDimensionValues");
+  EXPECT_EQ(failed.status, 500) << failed.body;
+  EXPECT_NE(failed.body.find("internal error"), std::string::npos) << failed.body;
+}
 
 TEST_F(GatewayTest, CreatesGetsAndDeletesAProfile) {
   auto created = send("POST", "/inference-profiles",

@@ -7,7 +7,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <exception>
 #include <memory>
 
 namespace tollgate {
@@ -33,6 +35,25 @@ Task<Status> await_callback(std::function<void(StatusCallback)> start) {
         });
       },
       asio::use_awaitable);
+}
+
+// Not a coroutine either, for the same reason as await_callback.
+Task<Status> run_blocking(std::function<void()> work) {
+  static asio::thread_pool pool(2);  // the control plane's writes are rare: two at once is plenty
+  return await_callback([work = std::move(work)](StatusCallback done) mutable {
+    asio::post(pool, [work = std::move(work), done = std::move(done)] {
+      try {
+        work();
+      } catch (const std::exception& e) {  // no exception may leave a pool thread: it ends the process
+        done(Error(ErrorCode::InternalServer, "The server encountered an internal error.", e.what()));
+        return;
+      } catch (...) {
+        done(Error(ErrorCode::InternalServer, "The server encountered an internal error.", "unknown exception"));
+        return;
+      }
+      done(Status{});
+    });
+  });
 }
 
 }  // namespace tollgate

@@ -14,6 +14,12 @@ namespace tollgate {
 // Suspends the calling coroutine for `duration`.
 Task<void> sleep_for(std::chrono::milliseconds duration);
 
+// Runs `work` on a small pool of threads kept for blocking calls (SQLite writes
+// that fsync, say), so that the io thread serving other connections meanwhile
+// is not held up; resumes the caller on its own executor when `work` returned
+// (with ok: what `work` computes, it hands back through its captures).
+Task<Status> run_blocking(std::function<void()> work);
+
 // Starts an operation that reports completion by calling the callback it is
 // given (from any thread, exactly once); resumes the caller on its own executor
 // with the reported status.
