@@ -67,7 +67,9 @@ class Database {
   int changes() const;
 
   // Calls `hook` (on the committing thread) with the WAL's size in frames after
-  // each commit on this connection; an empty hook removes it.
+  // each commit on this connection; an empty hook removes it. SQLite's automatic
+  // checkpoint uses the same hook: setting one turns it off on this connection,
+  // and a later PRAGMA wal_autocheckpoint would replace the hook.
   void set_wal_hook(std::function<void(int wal_frames)> hook);
   // A PASSIVE checkpoint on this connection: copies back what it can without
   // waiting for writers or readers. Returns the WAL frames left uncopied
