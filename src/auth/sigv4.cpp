@@ -173,9 +173,6 @@ std::string missing_params_message(const AuthorizationParams& p, std::string_vie
   return message + "Authorization=" + std::string(header);
 }
 
-// SHA-256 fetched once: with EVP_sha256(), OpenSSL 3 looks the algorithm up again (under a lock) on every
-// digest, and the one-shot HMAC() also creates a MAC context each time; a request's signature check takes
-// eight digests.
 // Without SHA-256 no signature can be checked, and a digest left unwritten would let a forged one through:
 // the process stops instead (OpenSSL without its default provider, or out of memory).
 [[noreturn]] void sha256_unavailable(const char* step) {
@@ -183,6 +180,9 @@ std::string missing_params_message(const AuthorizationParams& p, std::string_vie
   std::abort();
 }
 
+// SHA-256 fetched once: with EVP_sha256(), OpenSSL 3 looks the algorithm up again (under a lock) on every
+// digest, and the one-shot HMAC() also creates a MAC context each time; a request's signature check takes
+// eight digests.
 const EVP_MD* sha256_algorithm() {
   static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   if (algorithm == nullptr) sha256_unavailable("EVP_MD_fetch");

@@ -163,7 +163,7 @@ struct Worker {
 };
 
 // By default one io thread per core but one: the gateway's other busy thread, the ledger writer, gets a core
-// of its own (on 2 cores, two io threads and the writer measured 1–15% fewer requests/s than one and the
+// of its own (on 2 cores, two io threads and the writer measured 0–15% fewer requests/s than one and the
 // writer in paired runs, bench/RESULTS.md).
 std::vector<std::unique_ptr<Worker>> make_workers(size_t configured) {
   size_t n = configured ? configured : std::max(2u, std::thread::hardware_concurrency()) - 1;

@@ -11,6 +11,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace tollgate {
 
@@ -42,16 +44,16 @@ Task<Status> run_blocking(std::function<void()> work) {
   static asio::thread_pool pool(2);  // the control plane's writes are rare: two at once is plenty
   return await_callback([work = std::move(work)](StatusCallback done) mutable {
     asio::post(pool, [work = std::move(work), done = std::move(done)] {
+      std::optional<std::string> failure;  // no exception may leave a pool thread: it ends the process
       try {
         work();
-      } catch (const std::exception& e) {  // no exception may leave a pool thread: it ends the process
-        done(Error(ErrorCode::InternalServer, "The server encountered an internal error.", e.what()));
-        return;
+      } catch (const std::exception& e) {
+        failure = e.what();
       } catch (...) {
-        done(Error(ErrorCode::InternalServer, "The server encountered an internal error.", "unknown exception"));
-        return;
+        failure = "unknown exception";
       }
-      done(Status{});
+      done(failure ? Status(Error(ErrorCode::InternalServer, "The server encountered an internal error.", *failure))
+                   : Status{});
     });
   });
 }

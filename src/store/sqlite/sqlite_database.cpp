@@ -57,13 +57,11 @@ void Database::set_wal_hook(std::function<void(int wal_frames)> hook) {
       this);
 }
 
-Result<int> Database::checkpoint_passive() {
-  int wal_frames = 0;
-  int copied = 0;
-  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied) != SQLITE_OK) {
+Status Database::checkpoint_passive() {
+  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) != SQLITE_OK) {
     return error("checkpoint");
   }
-  return wal_frames < 0 ? 0 : wal_frames - copied;
+  return {};
 }
 
 Error Database::error(std::string_view what) const {

@@ -72,9 +72,8 @@ class Database {
   // and a later PRAGMA wal_autocheckpoint would replace the hook.
   void set_wal_hook(std::function<void(int wal_frames)> hook);
   // A PASSIVE checkpoint on this connection: copies back what it can without
-  // waiting for writers or readers. Returns the WAL frames left uncopied
-  // (0: the next write transaction starts the WAL over). The caller holds the lock.
-  Result<int> checkpoint_passive();
+  // waiting for writers or readers. The caller holds the lock.
+  Status checkpoint_passive();
   Error error(std::string_view what) const;
 
  private:
