@@ -38,6 +38,7 @@ struct HourlyRollup {
   std::string tag_set;  // canonical JSON of the sorted tags, e.g. [["team","growth"]]
   std::string model_id;
   std::string billing_region;
+  std::string operation;  // "Converse", "ConverseStream", "InvokeModel", ...
   TokenType usage_type;
   int64_t tokens = 0;
   int64_t cost_nano_usd = 0;
@@ -50,6 +51,24 @@ struct RollupQuery {
   std::optional<std::string> account_id;
 };
 
+// One rollup row as a scan sees it. The texts are valid only during the visitor's call. The *_key ids are
+// the ledger's dictionary ids of those texts: equal ids mean equal texts (and equal texts of one kind have
+// one id), stable for the ledger's life, so a caller can cache what it derives from a row by them.
+struct RollupRowView {
+  int64_t hour_ms;
+  int64_t account_key, profile_arn_key, tag_set_key, model_key, billing_region_key, operation_key;
+  std::string_view account_id, profile_arn, tag_set, model_id, billing_region, operation;
+  TokenType usage_type;
+  int64_t tokens, cost_nano_usd, records;
+};
+using RollupVisitor = std::function<void(const RollupRowView&)>;
+
+// The last hour in which usage carried a tag set (canonical text).
+struct TagSetLastUse {
+  std::string tag_set;
+  TimePoint last_hour;
+};
+
 class Ledger {
  public:
   virtual ~Ledger() = default;
@@ -59,6 +78,11 @@ class Ledger {
   virtual void append(UsageRecord record, Done done) = 0;
   virtual Result<std::vector<UsageRecord>> query(const UsageQuery& query) = 0;
   virtual Result<std::vector<HourlyRollup>> rollups(const RollupQuery& query) = 0;
+  // Streams the rollup rows of `query` in hour order (within an hour, in no stated order) without
+  // building them in memory: for reports over months of usage.
+  virtual Status for_each_rollup(const RollupQuery& query, const RollupVisitor& visit) = 0;
+  // Every tag set that usage has carried, with the last hour it did.
+  virtual Result<std::vector<TagSetLastUse>> tag_set_last_use() = 0;
   // Commits everything queued, then stops the writer; append() afterwards fails.
   virtual void close() = 0;
 };

@@ -170,9 +170,65 @@ CREATE VIEW usage_hourly_text AS SELECT
 FROM usage_hourly;
 )sql",
      migrate_v1_data},
+    // Version 3: the rollups gain the operation (Converse, InvokeModel, ...), which Cost Explorer's
+    // OPERATION dimension and the exports need. The new table is filled from the records, by the rollup
+    // rule (doc/ledger.md, "Rollup semantics"): the rollups were always exactly those sums.
+    {3, R"sql(
+DROP VIEW usage_hourly_text;
+ALTER TABLE usage_hourly RENAME TO usage_hourly_v2;
+CREATE TABLE usage_hourly (
+  hour_ms            INTEGER NOT NULL,
+  account_sid        INTEGER NOT NULL,
+  profile_arn_sid    INTEGER NOT NULL,
+  tag_set_sid        INTEGER NOT NULL,
+  model_sid          INTEGER NOT NULL,
+  billing_region_sid INTEGER NOT NULL,
+  operation_sid      INTEGER NOT NULL,
+  usage_type         TEXT    NOT NULL
+    CHECK (usage_type = 'input' OR usage_type = 'output' OR usage_type = 'cache-read' OR usage_type = 'cache-write'),
+  tokens             INTEGER NOT NULL,
+  cost_nano_usd      INTEGER NOT NULL,
+  records            INTEGER NOT NULL,
+  PRIMARY KEY (hour_ms, account_sid, profile_arn_sid, tag_set_sid, model_sid, billing_region_sid, operation_sid,
+               usage_type)
+) WITHOUT ROWID;
+CREATE TEMP VIEW usage_hours AS SELECT
+  start_time_ms - ((start_time_ms % 3600000) + 3600000) % 3600000 AS hour_ms, account_sid, profile_arn_sid,
+  tags_sid, model_sid, billing_region_sid, operation_sid, input_tokens, input_cost_nano_usd, output_tokens,
+  output_cost_nano_usd, cache_read_tokens, cache_read_cost_nano_usd, cache_write_tokens, cache_write_cost_nano_usd
+FROM usage_records;
+INSERT INTO usage_hourly
+  SELECT hour_ms, account_sid, profile_arn_sid, tags_sid, model_sid, billing_region_sid, operation_sid, 'input',
+         SUM(input_tokens), SUM(input_cost_nano_usd), COUNT(*)
+  FROM usage_hours WHERE input_tokens > 0 OR input_cost_nano_usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7
+  UNION ALL
+  SELECT hour_ms, account_sid, profile_arn_sid, tags_sid, model_sid, billing_region_sid, operation_sid, 'output',
+         SUM(output_tokens), SUM(output_cost_nano_usd), COUNT(*)
+  FROM usage_hours WHERE output_tokens > 0 OR output_cost_nano_usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7
+  UNION ALL
+  SELECT hour_ms, account_sid, profile_arn_sid, tags_sid, model_sid, billing_region_sid, operation_sid, 'cache-read',
+         SUM(cache_read_tokens), SUM(cache_read_cost_nano_usd), COUNT(*)
+  FROM usage_hours WHERE cache_read_tokens > 0 OR cache_read_cost_nano_usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7
+  UNION ALL
+  SELECT hour_ms, account_sid, profile_arn_sid, tags_sid, model_sid, billing_region_sid, operation_sid, 'cache-write',
+         SUM(cache_write_tokens), SUM(cache_write_cost_nano_usd), COUNT(*)
+  FROM usage_hours WHERE cache_write_tokens > 0 OR cache_write_cost_nano_usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7;
+DROP VIEW usage_hours;
+DROP TABLE usage_hourly_v2;
+CREATE VIEW usage_hourly_text AS SELECT
+  hour_ms,
+  (SELECT text FROM ledger_strings WHERE id = account_sid) AS account_id,
+  (SELECT text FROM ledger_strings WHERE id = profile_arn_sid) AS profile_arn,
+  (SELECT text FROM ledger_strings WHERE id = tag_set_sid) AS tag_set,
+  (SELECT text FROM ledger_strings WHERE id = model_sid) AS model_id,
+  (SELECT text FROM ledger_strings WHERE id = billing_region_sid) AS billing_region,
+  (SELECT text FROM ledger_strings WHERE id = operation_sid) AS operation,
+  usage_type, tokens, cost_nano_usd, records
+FROM usage_hourly;
+)sql"},
 };
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 constexpr std::string_view kInsertRecord =
     "INSERT INTO usage_records (request_id, start_time_ms, end_time_ms, account_sid, principal_sid, operation_sid,"
@@ -184,8 +240,9 @@ constexpr std::string_view kInsertRecord =
 
 constexpr std::string_view kUpsertRollup =
     "INSERT INTO usage_hourly (hour_ms, account_sid, profile_arn_sid, tag_set_sid, model_sid, billing_region_sid,"
-    " usage_type, tokens, cost_nano_usd, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (hour_ms, account_sid, profile_arn_sid, tag_set_sid, model_sid, billing_region_sid, usage_type)"
+    " operation_sid, usage_type, tokens, cost_nano_usd, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (hour_ms, account_sid, profile_arn_sid, tag_set_sid, model_sid, billing_region_sid, operation_sid,"
+    " usage_type)"
     " DO UPDATE SET tokens = tokens + excluded.tokens, cost_nano_usd = cost_nano_usd + excluded.cost_nano_usd,"
     " records = records + excluded.records";
 
@@ -202,7 +259,8 @@ constexpr std::string_view kSelectRecords =
 constexpr std::string_view kSelectRollups =
     "SELECT h.hour_ms, " TOLLGATE_LEDGER_STRING("h.account_sid") ", " TOLLGATE_LEDGER_STRING("h.profile_arn_sid")
     ", " TOLLGATE_LEDGER_STRING("h.tag_set_sid") ", " TOLLGATE_LEDGER_STRING("h.model_sid") ", "
-    TOLLGATE_LEDGER_STRING("h.billing_region_sid") ", h.usage_type, h.tokens, h.cost_nano_usd, h.records"
+    TOLLGATE_LEDGER_STRING("h.billing_region_sid") ", " TOLLGATE_LEDGER_STRING("h.operation_sid")
+    ", h.usage_type, h.tokens, h.cost_nano_usd, h.records"
     " FROM usage_hourly AS h WHERE 1";
 #undef TOLLGATE_LEDGER_STRING
 
@@ -520,8 +578,8 @@ struct Item {
 };
 
 // One rollup row of a batch, summed in memory before its single upsert: hour, then the ids of account,
-// profile ARN, tag set, model and billing Region, then the usage type.
-using RollupKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, TokenType>;
+// profile ARN, tag set, model, billing Region and operation, then the usage type.
+using RollupKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, TokenType>;
 struct RollupSum {
   int64_t tokens = 0;
   int64_t cost = 0;
@@ -721,7 +779,7 @@ class SqliteLedger::Impl {
     if (q.since) sql += " AND h.hour_ms >= ?";
     if (q.until) sql += " AND h.hour_ms < ?";
     if (q.account_id) sql += " AND h.account_sid = (SELECT id FROM ledger_strings WHERE kind = 'account' AND text = ?)";
-    sql += " ORDER BY 1, 2, 3, 4, 5, 6, 7";  // hour, then the texts of the dimensions, then the usage type
+    sql += " ORDER BY 1, 2, 3, 4, 5, 6, 7, 8";  // hour, then the texts of the dimensions, then the usage type
     auto guard = reader_->lock();
     auto stmt = reader_->prepare(sql);
     if (!stmt.ok()) return std::move(stmt).error();
@@ -734,7 +792,7 @@ class SqliteLedger::Impl {
       auto row = stmt->step();
       if (!row.ok()) return std::move(row).error();
       if (!*row) break;
-      for (int c = 1; c <= 5; ++c) {
+      for (int c = 1; c <= 6; ++c) {
         if (stmt->is_null(c)) return storage_error("usage rollup refers to a missing ledger string");
       }
       HourlyRollup r;
@@ -744,19 +802,103 @@ class SqliteLedger::Impl {
       r.tag_set = stmt->text(3);
       r.model_id = stmt->text(4);
       r.billing_region = stmt->text(5);
-      if (std::string type = stmt->text(6); !parse_token_type(type, r.usage_type)) {
+      r.operation = stmt->text(6);
+      if (std::string type = stmt->text(7); !parse_token_type(type, r.usage_type)) {
         return storage_error("usage rollup has an unknown usage type: " + type);
       }
-      r.tokens = stmt->integer(7);
-      r.cost_nano_usd = stmt->integer(8);
-      r.records = stmt->integer(9);
+      r.tokens = stmt->integer(8);
+      r.cost_nano_usd = stmt->integer(9);
+      r.records = stmt->integer(10);
       out.push_back(std::move(r));
     }
     return out;
   }
 
+  Status for_each_rollup(const RollupQuery& q, const RollupVisitor& visit) {
+    std::string sql =
+        "SELECT hour_ms, account_sid, profile_arn_sid, tag_set_sid, model_sid, billing_region_sid, operation_sid, "
+        "usage_type, tokens, cost_nano_usd, records FROM usage_hourly WHERE 1";
+    if (q.since) sql += " AND hour_ms >= ?";
+    if (q.until) sql += " AND hour_ms < ?";
+    if (q.account_id) sql += " AND account_sid = (SELECT id FROM ledger_strings WHERE kind = 'account' AND text = ?)";
+    sql += " ORDER BY hour_ms";
+    auto guard = reader_->lock();
+    auto stmt = reader_->prepare(sql);
+    if (!stmt.ok()) return std::move(stmt).error();
+    int i = 1;
+    if (q.since) stmt->bind(i++, ceil_ms(*q.since));
+    if (q.until) stmt->bind(i++, ceil_ms(*q.until));
+    if (q.account_id) stmt->bind(i++, *q.account_id);
+    while (true) {
+      auto row = stmt->step();
+      if (!row.ok()) return std::move(row).error();
+      if (!*row) return {};
+      RollupRowView r{};
+      r.hour_ms = stmt->integer(0);
+      r.account_key = stmt->integer(1);
+      r.profile_arn_key = stmt->integer(2);
+      r.tag_set_key = stmt->integer(3);
+      r.model_key = stmt->integer(4);
+      r.billing_region_key = stmt->integer(5);
+      r.operation_key = stmt->integer(6);
+      std::string_view* texts[] = {&r.account_id, &r.profile_arn,    &r.tag_set,
+                                   &r.model_id,   &r.billing_region, &r.operation};
+      const int64_t keys[] = {r.account_key, r.profile_arn_key,    r.tag_set_key,
+                              r.model_key,   r.billing_region_key, r.operation_key};
+      for (size_t k = 0; k < 6; ++k) {
+        auto text = dictionary_text(keys[k]);
+        if (!text.ok()) return std::move(text).error();
+        *texts[k] = *text;
+      }
+      if (std::string type = stmt->text(7); !parse_token_type(type, r.usage_type)) {
+        return storage_error("usage rollup has an unknown usage type: " + type);
+      }
+      r.tokens = stmt->integer(8);
+      r.cost_nano_usd = stmt->integer(9);
+      r.records = stmt->integer(10);
+      visit(r);
+    }
+  }
+
+  Result<std::vector<TagSetLastUse>> tag_set_last_use() {
+    auto guard = reader_->lock();
+    auto stmt = reader_->prepare(
+        "SELECT (SELECT text FROM ledger_strings WHERE id = tag_set_sid), MAX(hour_ms) FROM usage_hourly "
+        "GROUP BY tag_set_sid");
+    if (!stmt.ok()) return std::move(stmt).error();
+    std::vector<TagSetLastUse> out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row.ok()) return std::move(row).error();
+      if (!*row) return out;
+      if (stmt->is_null(0)) return storage_error("usage rollup refers to a missing ledger string");
+      out.push_back({stmt->text(0), from_ms(stmt->integer(1))});
+    }
+  }
+
  private:
   static constexpr size_t kNoWake = std::numeric_limits<size_t>::max();
+
+  // The text of a dictionary id, through reader_texts_ (the reader's lock is held). Ids are never reused
+  // for another text, so a cached entry stays right.
+  Result<std::string_view> dictionary_text(int64_t id) {
+    if (auto it = reader_texts_.find(id); it != reader_texts_.end()) return std::string_view(it->second);
+    if (!reader_text_stmt_) {
+      auto stmt = reader_->prepare("SELECT text FROM ledger_strings WHERE id = ?");
+      if (!stmt.ok()) return std::move(stmt).error();
+      reader_text_stmt_.emplace(std::move(stmt).value());
+    }
+    auto& stmt = *reader_text_stmt_;
+    stmt.reset();
+    stmt.bind(1, id);
+    auto row = stmt.step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) return storage_error("usage rollup refers to a missing ledger string");
+    std::string text = stmt.text(0);
+    stmt.reset();
+    if (reader_texts_.size() >= kMaxCachedTexts) reader_texts_.clear();
+    return std::string_view(reader_texts_.emplace(id, std::move(text)).first->second);
+  }
   // Measured with bench/ledger_ingest_bench (bench/RESULTS.md, "Ledger ingest"): 8192- and 16384-byte pages
   // were no faster with ordered ids and slower for small commits (closed loop); a smaller cache or a
   // larger/smaller checkpoint interval measured the same.
@@ -970,8 +1112,8 @@ class SqliteLedger::Impl {
       }};
       for (const auto& [type, tokens, cost] : usage) {
         if (tokens <= 0 && cost <= 0) continue;
-        // hour × account × profile ARN × tag set × model × billing Region × usage type
-        RollupSum& sum = sums_[{item.hour_ms, sid[0], sid[4], sid[8], sid[5], sid[6], type}];
+        // hour × account × profile ARN × tag set × model × billing Region × operation × usage type
+        RollupSum& sum = sums_[{item.hour_ms, sid[0], sid[4], sid[8], sid[5], sid[6], sid[2], type}];
         sum.tokens += tokens;
         sum.cost += cost;
         sum.records += 1;
@@ -979,7 +1121,7 @@ class SqliteLedger::Impl {
     }
     Statement& upsert = *upsert_;
     for (const auto& [key, sum] : sums_) {
-      const auto& [hour, account, profile, tag_set, model, region, type] = key;
+      const auto& [hour, account, profile, tag_set, model, region, operation, type] = key;
       upsert.reset();
       upsert.bind(1, hour)
           .bind(2, account)
@@ -987,10 +1129,11 @@ class SqliteLedger::Impl {
           .bind(4, tag_set)
           .bind(5, model)
           .bind(6, region)
-          .bind_static(7, to_string(type))
-          .bind(8, sum.tokens)
-          .bind(9, sum.cost)
-          .bind(10, sum.records);
+          .bind(7, operation)
+          .bind_static(8, to_string(type))
+          .bind(9, sum.tokens)
+          .bind(10, sum.cost)
+          .bind(11, sum.records);
       TOLLGATE_TRY(upsert.run());
     }
     return {};
@@ -1004,6 +1147,10 @@ class SqliteLedger::Impl {
   std::unique_ptr<Database> db_;         // the writer's connection (null when read-only)
   std::unique_ptr<Database> reader_db_;  // read-only connection for query/rollups (null for ":memory:")
   Database* reader_ = nullptr;
+  // Under the reader's lock: dictionary id -> text, for for_each_rollup.
+  static constexpr size_t kMaxCachedTexts = size_t{1} << 20;
+  std::unordered_map<int64_t, std::string> reader_texts_;
+  std::optional<Statement> reader_text_stmt_;
   std::optional<Statement> insert_;  // used by the writer thread only
   std::optional<Statement> upsert_;
   std::optional<Dictionary> dict_;       // writer thread only
@@ -1043,6 +1190,10 @@ SqliteLedger::~SqliteLedger() = default;
 void SqliteLedger::append(UsageRecord record, Done done) { impl_->append(std::move(record), std::move(done)); }
 Result<std::vector<UsageRecord>> SqliteLedger::query(const UsageQuery& query) { return impl_->query(query); }
 Result<std::vector<HourlyRollup>> SqliteLedger::rollups(const RollupQuery& query) { return impl_->rollups(query); }
+Status SqliteLedger::for_each_rollup(const RollupQuery& query, const RollupVisitor& visit) {
+  return impl_->for_each_rollup(query, visit);
+}
+Result<std::vector<TagSetLastUse>> SqliteLedger::tag_set_last_use() { return impl_->tag_set_last_use(); }
 void SqliteLedger::close() { impl_->close(); }
 SqliteLedgerStats SqliteLedger::stats() const { return impl_->stats(); }
 

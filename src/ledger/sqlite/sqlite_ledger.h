@@ -91,6 +91,10 @@ class SqliteLedger final : public Ledger {
   Result<std::vector<UsageRecord>> query(const UsageQuery& query) override;
   // Rollup rows with the filters given, ordered by hour (then by the other dimensions).
   Result<std::vector<HourlyRollup>> rollups(const RollupQuery& query) override;
+  // Reads ids from usage_hourly and turns them into texts through a cache of the dictionary kept by the
+  // reading connection, so a scan costs no per-row string lookups in SQL.
+  Status for_each_rollup(const RollupQuery& query, const RollupVisitor& visit) override;
+  Result<std::vector<TagSetLastUse>> tag_set_last_use() override;
   // Commits everything queued, then joins the writer. Idempotent. Called from a
   // `done` (the writer thread) it only stops the intake; the writer ends after
   // draining and the destructor joins it.

@@ -169,7 +169,8 @@ Status append_and_wait(Ledger& ledger, UsageRecord r) {
 }
 
 // The rollup rows the ledger should hold, computed from the records by hand.
-using Dimensions = std::tuple<int64_t, std::string, std::string, std::string, std::string, std::string, TokenType>;
+using Dimensions =
+    std::tuple<int64_t, std::string, std::string, std::string, std::string, std::string, std::string, TokenType>;
 struct Sums {
   int64_t tokens = 0, cost = 0, records = 0;
   friend bool operator==(const Sums&, const Sums&) = default;
@@ -187,7 +188,7 @@ std::map<Dimensions, Sums> expected_rollups(const std::vector<UsageRecord>& reco
           std::tuple{TokenType::CacheRead, r.tokens.cache_read, r.costs.cache_read_nano_usd},
           std::tuple{TokenType::CacheWrite, r.tokens.cache_write, r.costs.cache_write_nano_usd}}) {
       if (tokens <= 0 && cost <= 0) continue;
-      Sums& s = out[{hour, r.account_id, r.profile_arn, tag_set, r.model_id, r.billing_region, type}];
+      Sums& s = out[{hour, r.account_id, r.profile_arn, tag_set, r.model_id, r.billing_region, r.operation, type}];
       s.tokens += tokens;
       s.cost += cost;
       s.records += 1;
@@ -200,7 +201,8 @@ std::map<Dimensions, Sums> actual_rollups(const std::vector<HourlyRollup>& rollu
   std::map<Dimensions, Sums> out;
   for (const auto& r : rollups) {
     int64_t hour = std::chrono::duration_cast<std::chrono::milliseconds>(r.hour.time_since_epoch()).count();
-    Dimensions key{hour, r.account_id, r.profile_arn, r.tag_set, r.model_id, r.billing_region, r.usage_type};
+    Dimensions key{hour,       r.account_id,     r.profile_arn, r.tag_set,
+                   r.model_id, r.billing_region, r.operation,   r.usage_type};
     EXPECT_EQ(out.count(key), 0u) << "two rollup rows for one key";
     out[key] = {r.tokens, r.cost_nano_usd, r.records};
   }
@@ -643,6 +645,51 @@ TEST(SqliteLedger, RollupsBucketByUtcHourOfTheStartTime) {
   EXPECT_EQ(ledger->rollups(q)->size(), 1u);
 }
 
+TEST(SqliteLedger, ForEachRollupStreamsWhatRollupsReturnsWithStableKeys) {
+  TempDir dir;
+  auto ledger = open_sqlite_ledger(options_for(dir.file("ledger.db")));
+  std::vector<UsageRecord> written;
+  for (int i = 0; i < 6; ++i) {
+    UsageRecord r = sample("scan-" + std::to_string(i), kHour22 + i * 1'800'000);
+    r.operation = i % 2 ? "ConverseStream" : "Converse";  // the operation splits a rollup row
+    if (i == 0) r.tags = {{"team", "search"}};
+    written.push_back(r);
+    ASSERT_TRUE(append_and_wait(*ledger, r).ok());
+  }
+  std::vector<HourlyRollup> scanned;
+  std::map<std::string, int64_t> tag_set_keys;
+  RollupQuery q;
+  q.since = at_ms(kHour22);
+  auto status = ledger->for_each_rollup(q, [&](const RollupRowView& row) {
+    HourlyRollup r{at_ms(row.hour_ms),
+                   std::string(row.account_id),
+                   std::string(row.profile_arn),
+                   std::string(row.tag_set),
+                   std::string(row.model_id),
+                   std::string(row.billing_region),
+                   std::string(row.operation),
+                   row.usage_type,
+                   row.tokens,
+                   row.cost_nano_usd,
+                   row.records};
+    if (!scanned.empty()) EXPECT_LE(scanned.back().hour, r.hour) << "rows come in hour order";
+    auto [it, inserted] = tag_set_keys.emplace(r.tag_set, row.tag_set_key);
+    EXPECT_EQ(it->second, row.tag_set_key) << "one key per text";
+    scanned.push_back(std::move(r));
+  });
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  EXPECT_EQ(actual_rollups(scanned), expected_rollups(written));
+  EXPECT_EQ(actual_rollups(scanned), actual_rollups(all_rollups(*ledger)));
+  EXPECT_EQ(tag_set_keys.size(), 2u);
+
+  auto last_use = ledger->tag_set_last_use();
+  ASSERT_TRUE(last_use.ok());
+  std::map<std::string, TimePoint> by_set;
+  for (const auto& u : *last_use) by_set[u.tag_set] = u.last_hour;
+  EXPECT_EQ(by_set[R"([["env","prod"],["team","growth"]])"], at_ms(kHour22 + 7'200'000));
+  EXPECT_EQ(by_set[R"([["team","search"]])"], at_ms(kHour22));
+}
+
 TEST(SqliteLedger, RollupsCountEachUsageTypeARecordHas) {
   TempDir dir;
   auto ledger = open_sqlite_ledger(options_for(dir.file("ledger.db")));
@@ -1006,7 +1053,17 @@ void write_version1(const std::string& path, const std::vector<UsageRecord>& rec
   }
   auto rollup = db.prepare("INSERT INTO usage_hourly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ASSERT_TRUE(rollup.ok());
+  // Version 1 had no operation in its rollups.
+  std::map<std::tuple<int64_t, std::string, std::string, std::string, std::string, std::string, TokenType>, Sums>
+      v1_rollups;
   for (const auto& [key, sums] : expected_rollups(records)) {
+    const auto& [hour, account, profile, tag_set, model, region, operation, type] = key;
+    Sums& v1 = v1_rollups[{hour, account, profile, tag_set, model, region, type}];
+    v1.tokens += sums.tokens;
+    v1.cost += sums.cost;
+    v1.records += sums.records;
+  }
+  for (const auto& [key, sums] : v1_rollups) {
     const auto& [hour, account, profile, tag_set, model, region, type] = key;
     rollup->reset();
     rollup->bind(1, hour)
@@ -1081,8 +1138,9 @@ TEST(SqliteLedgerMigration, Version1DataIsConvertedExactly) {
     EXPECT_EQ(all_records(*ledger).size(), 5u);
   }
   EXPECT_EQ(sql_column(path, "SELECT version FROM schema_migrations WHERE component = 'ledger' ORDER BY version"),
-            (std::vector<std::string>{"1", "2"}));
-  EXPECT_EQ(sql_column(path, "SELECT name FROM sqlite_schema WHERE name LIKE '%v1%'"), std::vector<std::string>{});
+            (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(sql_column(path, "SELECT name FROM sqlite_schema WHERE name LIKE '%v1%' OR name LIKE '%v2%'"),
+            std::vector<std::string>{});
   EXPECT_EQ(sql_column(path, "SELECT typeof(request_id) FROM usage_records ORDER BY rowid"),
             (std::vector<std::string>{"blob", "text", "text", "blob", "blob"}));
   EXPECT_EQ(sql_column(path, "PRAGMA integrity_check"), std::vector<std::string>{"ok"});
@@ -1159,7 +1217,7 @@ TEST(SqliteLedgerReadOnly, MigratesAVersion1DatabaseFirstAndNeedsAnExistingFile)
     EXPECT_EQ(actual_rollups(all_rollups(*reader)), expected_rollups(version1_records()));
   }
   EXPECT_EQ(sql_column(path, "SELECT MAX(version) FROM schema_migrations WHERE component = 'ledger'"),
-            std::vector<std::string>{"2"});
+            std::vector<std::string>{"3"});
   EXPECT_THROW(open_sqlite_ledger(SqliteLedgerOptions{dir.file("missing.db"), false, 1024, 2ms, true}), StartupError);
   EXPECT_FALSE(std::filesystem::exists(dir.file("missing.db")));
 }
