@@ -26,6 +26,11 @@ enum class ErrorCode {
   ModelError,
   ModelStreamError,
   ModelNotReady,
+  // Cost Explorer errors.
+  DataUnavailable,
+  InvalidNextToken,
+  BackfillLimitExceeded,
+  LimitExceeded,
   // Protocol-level errors.
   UnknownOperation,
   SerializationFailure,

@@ -1,0 +1,259 @@
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "costs/cost_allocation_tags.h"
+#include "costs/cost_query.h"
+#include "costs/money.h"
+#include "costs/usage_type.h"
+#include "ledger/sqlite/sqlite_ledger.h"
+
+namespace tollgate::costs {
+namespace {
+
+using namespace std::chrono_literals;
+using ledger::TokenType;
+using ledger::UsageRecord;
+
+TimePoint at(std::string_view iso) {
+  // "2026-11-03T10:15:00Z"
+  std::tm tm{};
+  std::string text(iso);
+  strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+TEST(UsageNames, SpellBedrockUsageAsAwsBillingDoes) {
+  EXPECT_EQ(region_prefix("us-east-1"), "USE1");
+  EXPECT_EQ(region_prefix("eu-west-1"), "EU");
+  EXPECT_EQ(region_prefix("ap-south-1"), "APS3");
+  EXPECT_EQ(region_prefix("xx-new-1"), "XX-NEW-1");
+  EXPECT_EQ(usage_family("Claude 3 Haiku"), "Claude3Haiku");
+  EXPECT_EQ(usage_family("Claude Sonnet 4.5"), "Claude4.5Sonnet");
+  EXPECT_EQ(usage_family("Claude Sonnet 4"), "Claude4Sonnet");
+  EXPECT_EQ(usage_family("Nova Lite"), "NovaLite");
+  EXPECT_EQ(usage_family("Llama 3.1 8B"), "Llama3.18B");
+  EXPECT_EQ(usage_type("us-east-1", "Claude3Haiku", TokenType::Input), "USE1-Claude3Haiku-input-tokens");
+  EXPECT_EQ(usage_type("us-west-2", "Claude4.6Sonnet", TokenType::CacheRead),
+            "USW2-Claude4.6Sonnet-cache-read-input-token-count");
+  EXPECT_EQ(billing_operation("ConverseStream"), "InvokeModelStreamingInference");
+  EXPECT_EQ(billing_operation("InvokeModel"), "InvokeModelInference");
+}
+
+TEST(Money, FormatsNanoUsdExactly) {
+  EXPECT_EQ(format_usd(0), "0");
+  EXPECT_EQ(format_usd(1), "0.000000001");
+  EXPECT_EQ(format_usd(1'234'567'890), "1.23456789");
+  EXPECT_EQ(format_usd(5'000'000'000), "5");
+  EXPECT_EQ(format_usd(-25), "-0.000000025");
+  EXPECT_EQ(format_usd(std::numeric_limits<int64_t>::min()), "-9223372036.854775808");
+  EXPECT_EQ(format_ratio(250'000'000, 1'000'000'000'000'000, 15), "0.00000025");  // $0.25 per million tokens
+}
+
+TEST(ActivationTimeline, TheLastChangeAtOrBeforeATimeDecides) {
+  ActivationTimeline timeline({{"team", {{at("2026-11-03T10:15:00Z"), true}, {at("2026-11-05T00:00:00Z"), false}}}});
+  EXPECT_FALSE(timeline.active("team", at("2026-11-03T10:14:59Z")));
+  EXPECT_TRUE(timeline.active("team", at("2026-11-03T10:15:00Z")));
+  EXPECT_TRUE(timeline.active("team", at("2026-11-04T23:59:59Z")));
+  EXPECT_FALSE(timeline.active("team", at("2026-11-05T00:00:00Z")));
+  EXPECT_FALSE(timeline.active("other", at("2026-11-04T00:00:00Z")));
+  // Only the change inside an hour splits it.
+  EXPECT_EQ(timeline.split_hours(), (std::set<TimePoint>{at("2026-11-03T10:00:00Z")}));
+  EXPECT_EQ(timeline.epoch(at("2026-11-03T10:00:00Z")), 0u);
+  EXPECT_EQ(timeline.epoch(at("2026-11-04T00:00:00Z")), 1u);
+  std::vector<Tag> tags{{"env", "prod"}, {"team", "growth"}};
+  EXPECT_EQ(timeline.active_tags(tags, at("2026-11-04T00:00:00Z")), (std::vector<Tag>{{"team", "growth"}}));
+}
+
+TEST(CostAllocationTags, UpdatesKnownKeysReportsUnknownOnesAndKeepsTheTimeline) {
+  auto tags = CostAllocationTags::open(":memory:");
+  const TimePoint t0 = at("2026-11-03T10:15:00Z");
+  ASSERT_TRUE(tags->note_keys({"team", "env"}, t0).ok());
+  ASSERT_TRUE(tags->note_keys({"team"}, t0 + 1h).ok());  // known: unchanged
+  auto errors = tags->update({{"team", true}, {"ghost", true}}, t0 + 2h);
+  ASSERT_TRUE(errors.ok());
+  ASSERT_EQ(errors->size(), 1u);
+  EXPECT_EQ((*errors)[0].key, "ghost");
+  EXPECT_EQ((*errors)[0].code, "TagKeysNotFoundException");
+  ASSERT_TRUE(tags->update({{"team", true}}, t0 + 3h).ok());  // already active: no change
+  auto keys = tags->keys();
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[0].key, "env");
+  EXPECT_FALSE((*keys)[0].active);
+  EXPECT_FALSE((*keys)[0].last_updated.has_value());
+  EXPECT_EQ((*keys)[1].key, "team");
+  EXPECT_TRUE((*keys)[1].active);
+  EXPECT_EQ((*keys)[1].last_updated, t0 + 2h);
+  auto timeline = tags->timeline();
+  ASSERT_TRUE(timeline.ok());
+  EXPECT_FALSE(timeline->active("team", t0 + 2h - 1ms));
+  EXPECT_TRUE(timeline->active("team", t0 + 3h));
+
+  EXPECT_EQ(tags->update({}, t0).error().code(), ErrorCode::Validation);
+  EXPECT_EQ(tags->update({{"team", false}, {"team", true}}, t0).error().code(), ErrorCode::Validation);
+  std::vector<StatusUpdate> too_many(21, StatusUpdate{"k", true});
+  EXPECT_EQ(tags->update(too_many, t0).error().code(), ErrorCode::Validation);
+}
+
+TEST(CostAllocationTags, BackfillReappliesCurrentStatusesWithAwsLimits) {
+  auto tags = CostAllocationTags::open(":memory:");
+  const TimePoint now = at("2026-11-20T12:00:00Z");
+  ASSERT_TRUE(tags->note_keys({"team"}, at("2026-09-01T00:00:00Z")).ok());
+  ASSERT_TRUE(tags->update({{"team", true}}, now - 1h).ok());
+  EXPECT_EQ(tags->start_backfill(at("2026-10-02T00:00:00Z"), now).error().code(), ErrorCode::Validation);
+  EXPECT_EQ(tags->start_backfill(at("2025-10-01T00:00:00Z"), now).error().code(), ErrorCode::Validation);
+  EXPECT_EQ(tags->start_backfill(at("2026-12-01T00:00:00Z"), now).error().code(), ErrorCode::Validation);
+  auto request = tags->start_backfill(at("2026-10-01T00:00:00Z"), now);
+  ASSERT_TRUE(request.ok());
+  EXPECT_EQ(request->status, "SUCCEEDED");
+  EXPECT_EQ(request->completed_at, now);
+  auto timeline = tags->timeline();
+  ASSERT_TRUE(timeline.ok());
+  EXPECT_FALSE(timeline->active("team", at("2026-09-30T23:59:59Z")));
+  EXPECT_TRUE(timeline->active("team", at("2026-10-01T00:00:00Z")));
+  EXPECT_TRUE(timeline->split_hours().empty());
+  // One per 24 hours.
+  EXPECT_EQ(tags->start_backfill(at("2026-11-01T00:00:00Z"), now + 23h).error().code(),
+            ErrorCode::BackfillLimitExceeded);
+  ASSERT_TRUE(tags->start_backfill(at("2025-11-01T00:00:00Z"), now + 24h).ok());  // 12 months back: allowed
+  auto history = tags->backfills();
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].backfill_from, at("2025-11-01T00:00:00Z"));
+}
+
+TEST(CostAllocationTags, AMissingFileOpensReadOnlyAsEmpty) {
+  auto tags = CostAllocationTags::open("/nonexistent/billing.db", true);
+  EXPECT_TRUE(tags->keys()->empty());
+  EXPECT_TRUE(tags->timeline().ok());
+  EXPECT_FALSE(tags->note_keys({"team"}, TimePoint{}).ok());
+}
+
+// ---- the engine over a real ledger ----
+
+class CostQueryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ledger::sqlite::SqliteLedgerOptions options;
+    options.path = ":memory:";
+    ledger_ = std::make_unique<ledger::sqlite::SqliteLedger>(options);
+  }
+
+  void add(std::string id, std::string_view start, std::vector<Tag> tags, int64_t input_tokens, int64_t cost,
+           std::string region = "us-east-1", std::string operation = "Converse") {
+    UsageRecord r;
+    r.request_id = std::move(id);
+    r.start_time = r.end_time = at(start);
+    r.account_id = "123456789012";
+    r.principal = "test";
+    r.operation = std::move(operation);
+    r.profile_arn = "arn:aws:bedrock:" + region + ":123456789012:application-inference-profile/p" +
+                    std::to_string(tags.size());
+    r.resource_arn = r.profile_arn;
+    r.model_id = "anthropic.claude-3-haiku-20240307-v1:0";
+    r.billing_region = r.served_region = std::move(region);
+    r.tokens = {input_tokens, 1, 0, 0};
+    r.costs = {cost, 1, 0, 0};
+    r.tags = std::move(tags);
+    std::promise<Status> done;
+    ledger_->append(r, [&](const Status& s) { done.set_value(s); });
+    ASSERT_TRUE(done.get_future().get().ok());
+  }
+
+  Result<std::vector<CostPeriod>> run(const CostQuery& query, ActivationTimeline timeline = {}) {
+    FactSource source(*ledger_, catalog_, std::move(timeline));
+    return run_cost_query(source, query);
+  }
+
+  catalog::Catalog catalog_ = catalog::Catalog::embedded();
+  std::unique_ptr<ledger::sqlite::SqliteLedger> ledger_;
+};
+
+TEST_F(CostQueryTest, UsageBeforeActivationIsUnderTheEmptyValueEvenWithinTheSameHour) {
+  add("a", "2026-11-03T10:05:00Z", {{"team", "growth"}}, 100, 1000);
+  add("b", "2026-11-03T10:20:00Z", {{"team", "growth"}}, 200, 2000);
+  add("c", "2026-11-03T11:00:00Z", {{"team", "growth"}}, 400, 4000);
+  add("d", "2026-11-03T11:30:00Z", {}, 800, 8000);
+  ActivationTimeline timeline({{"team", {{at("2026-11-03T10:15:00Z"), true}}}});
+  CostQuery q;
+  q.start = at("2026-11-03T00:00:00Z");
+  q.end = at("2026-11-04T00:00:00Z");
+  q.granularity = Granularity::Daily;
+  q.group_by = {GroupKey{true, Dimension::Service, "team"}};
+  auto periods = run(q, timeline);
+  ASSERT_TRUE(periods.ok()) << periods.error().message();
+  ASSERT_EQ(periods->size(), 1u);
+  const auto& p = (*periods)[0];
+  // Each record also has one output token costing 1 nano-USD.
+  EXPECT_EQ(p.total.cost_nano_usd, 15000 + 4);
+  EXPECT_EQ(p.total.usage_quantity, 1500 + 4);
+  ASSERT_EQ(p.groups.size(), 2u);
+  EXPECT_EQ(p.groups[0].keys, std::vector<std::string>{"team$"});
+  EXPECT_EQ(p.groups[0].amounts.cost_nano_usd, 1000 + 8000 + 2);
+  EXPECT_EQ(p.groups[1].keys, std::vector<std::string>{"team$growth"});
+  EXPECT_EQ(p.groups[1].amounts.cost_nano_usd, 2000 + 4000 + 2);
+}
+
+TEST_F(CostQueryTest, FiltersAndTwoGroupsAndHourlyPeriods) {
+  add("a", "2026-11-03T10:05:00Z", {{"team", "growth"}}, 100, 1000, "us-east-1", "Converse");
+  add("b", "2026-11-03T10:20:00Z", {{"team", "Search"}}, 200, 2000, "us-west-2", "ConverseStream");
+  add("c", "2026-11-03T12:00:00Z", {{"team", "growth"}}, 400, 4000, "us-west-2", "Converse");
+  ActivationTimeline timeline({{"team", {{at("2026-01-01T00:00:00Z"), true}}}});
+  CostQuery q;
+  q.start = at("2026-11-03T10:00:00Z");
+  q.end = at("2026-11-03T13:00:00Z");
+  q.granularity = Granularity::Hourly;
+  q.group_by = {GroupKey{false, Dimension::Region, ""}, GroupKey{true, Dimension::Service, "team"}};
+  Expression input;  // only the input tokens' usage type
+  input.kind = Expression::Kind::Dimension;
+  input.dimension = Dimension::UsageType;
+  input.match = {MatchMode::EndsWith, false, {"-input-tokens"}};
+  Expression search;
+  search.kind = Expression::Kind::Tag;
+  search.tag_key = "team";
+  search.match = {MatchMode::Equals, true, {"search"}};
+  Expression not_search;
+  not_search.kind = Expression::Kind::Not;
+  not_search.operands = {search};
+  Expression both;
+  both.kind = Expression::Kind::And;
+  both.operands = {input, not_search};
+  q.filter = both;
+  auto periods = run(q, timeline);
+  ASSERT_TRUE(periods.ok());
+  ASSERT_EQ(periods->size(), 3u);
+  EXPECT_EQ((*periods)[0].start, at("2026-11-03T10:00:00Z"));
+  EXPECT_EQ((*periods)[0].total.cost_nano_usd, 1000);
+  ASSERT_EQ((*periods)[0].groups.size(), 1u);
+  EXPECT_EQ((*periods)[0].groups[0].keys, (std::vector<std::string>{"us-east-1", "team$growth"}));
+  EXPECT_TRUE((*periods)[1].groups.empty());
+  EXPECT_EQ((*periods)[2].groups[0].keys, (std::vector<std::string>{"us-west-2", "team$growth"}));
+  EXPECT_EQ((*periods)[2].groups[0].amounts.usage_quantity, 400);
+
+  // Absent: the usage without the key (here none); OPERATION is the billing operation.
+  Expression absent;
+  absent.kind = Expression::Kind::Tag;
+  absent.tag_key = "team";
+  absent.match.mode = MatchMode::Absent;
+  q.filter = absent;
+  EXPECT_EQ(run(q, timeline)->at(0).total.cost_nano_usd, 0);
+  Expression streaming;
+  streaming.kind = Expression::Kind::Dimension;
+  streaming.dimension = Dimension::Operation;
+  streaming.match.values = {"InvokeModelStreamingInference"};
+  q.filter = streaming;
+  q.group_by.clear();
+  EXPECT_EQ(run(q, timeline)->at(0).total.cost_nano_usd, 2001);
+}
+
+TEST(PeriodBoundaries, MonthsAndDaysAreCalendarOnes) {
+  auto months = period_boundaries(at("2026-01-15T00:00:00Z"), at("2026-03-02T00:00:00Z"), Granularity::Monthly);
+  EXPECT_EQ(months, (std::vector<TimePoint>{at("2026-01-15T00:00:00Z"), at("2026-02-01T00:00:00Z"),
+                                            at("2026-03-01T00:00:00Z"), at("2026-03-02T00:00:00Z")}));
+  auto days = period_boundaries(at("2026-02-27T00:00:00Z"), at("2026-03-01T00:00:00Z"), Granularity::Daily);
+  EXPECT_EQ(days.size(), 3u);
+}
+
+}  // namespace
+}  // namespace tollgate::costs

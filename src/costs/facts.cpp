@@ -1,0 +1,134 @@
+#include "costs/facts.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "costs/usage_type.h"
+#include "ledger/tag_set.h"
+
+namespace tollgate::costs {
+namespace {
+
+constexpr auto kHour = std::chrono::hours(1);
+
+TimePoint from_ms(int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+
+}  // namespace
+
+FactSource::FactSource(ledger::Ledger& ledger, const catalog::Catalog& catalog, ActivationTimeline timeline)
+    : ledger_(ledger), catalog_(catalog), timeline_(std::move(timeline)) {}
+
+const FactDims* FactSource::dims_of(std::string_view account, std::string_view profile_arn, std::string_view model,
+                                    std::string_view region, std::string_view operation) {
+  DimsKey key{std::string(account), std::string(profile_arn), std::string(model), std::string(region),
+              std::string(operation)};
+  auto it = dims_.find(key);
+  if (it != dims_.end()) return it->second.get();
+  auto dims = std::make_unique<FactDims>();
+  dims->account_id = account;
+  dims->profile_arn = profile_arn;
+  dims->model_id = model;
+  const catalog::FoundationModel* known = catalog_.find_model(model);
+  dims->model_name = known ? known->model_name : std::string(model);
+  dims->billing_region = region;
+  dims->operation = operation;
+  dims->resource_id = profile_arn.empty() ? foundation_model_resource(region, model) : std::string(profile_arn);
+  dims->billing_operation = billing_operation(operation);
+  const std::string family = usage_family(dims->model_name);
+  for (auto type : {ledger::TokenType::Input, ledger::TokenType::Output, ledger::TokenType::CacheRead,
+                    ledger::TokenType::CacheWrite}) {
+    dims->usage_types[static_cast<size_t>(type)] = usage_type(region, family, type);
+  }
+  return dims_.emplace(std::move(key), std::move(dims)).first->second.get();
+}
+
+const std::vector<Tag>* FactSource::tags_of(const std::string& canonical, TimePoint at) {
+  auto key = std::make_pair(canonical, timeline_.epoch(at));
+  auto it = tags_.find(key);
+  if (it != tags_.end()) return it->second.get();
+  std::vector<Tag> all;
+  ledger::parse_tag_set(canonical, all);  // the ledger stores only canonical sets
+  auto active = timeline_.active_tags(all, at);
+  std::sort(active.begin(), active.end(), [](const Tag& a, const Tag& b) { return a.key < b.key; });
+  return tags_.emplace(std::move(key), std::make_unique<std::vector<Tag>>(std::move(active))).first->second.get();
+}
+
+Result<std::vector<Fact>> FactSource::split_hour_facts(TimePoint hour, const std::optional<std::string>& account) {
+  ledger::UsageQuery query;
+  query.since = hour;
+  query.until = hour + kHour;
+  query.account_id = account;
+  query.limit = std::numeric_limits<size_t>::max();
+  auto records = ledger_.query(query);
+  if (!records.ok()) return std::move(records).error();
+  std::vector<Fact> out;
+  for (const auto& r : *records) {
+    const FactDims* dims = dims_of(r.account_id, r.profile_arn, r.model_id, r.billing_region, r.operation);
+    const std::vector<Tag>* tags = tags_of(ledger::canonical_tag_set(r.tags), r.start_time);
+    const std::array<std::tuple<ledger::TokenType, int64_t, int64_t>, 4> usage = {{
+        {ledger::TokenType::Input, r.tokens.input, r.costs.input_nano_usd},
+        {ledger::TokenType::Output, r.tokens.output, r.costs.output_nano_usd},
+        {ledger::TokenType::CacheRead, r.tokens.cache_read, r.costs.cache_read_nano_usd},
+        {ledger::TokenType::CacheWrite, r.tokens.cache_write, r.costs.cache_write_nano_usd},
+    }};
+    for (const auto& [type, tokens, cost] : usage) {
+      if (tokens <= 0 && cost <= 0) continue;  // the rollup rule (doc/ledger.md)
+      out.push_back(Fact{hour, dims, tags, type, tokens, cost});
+    }
+  }
+  return out;
+}
+
+Status FactSource::scan(TimePoint since, TimePoint until, const std::optional<std::string>& account,
+                        const std::function<void(const Fact&)>& visit) {
+  // The split hours' facts are read first: the ledger's reading connection is busy during the scan.
+  std::vector<std::pair<TimePoint, std::vector<Fact>>> split;
+  for (auto it = timeline_.split_hours().lower_bound(since); it != timeline_.split_hours().end() && *it < until;
+       ++it) {
+    auto facts = split_hour_facts(*it, account);
+    if (!facts.ok()) return std::move(facts).error();
+    split.emplace_back(*it, std::move(facts).value());
+  }
+  size_t next_split = 0;
+  auto flush_split_before = [&](TimePoint hour) {
+    for (; next_split < split.size() && split[next_split].first < hour; ++next_split) {
+      for (const Fact& f : split[next_split].second) visit(f);
+    }
+  };
+  ledger::RollupQuery query;
+  query.since = since;
+  query.until = until;
+  query.account_id = account;
+  TimePoint current_hour{};
+  bool current_is_split = false;
+  auto status = ledger_.for_each_rollup(query, [&](const ledger::RollupRowView& row) {
+    TimePoint hour = from_ms(row.hour_ms);
+    if (hour != current_hour) {
+      flush_split_before(hour);
+      current_hour = hour;
+      current_is_split = timeline_.split_hours().count(hour) > 0;
+    }
+    if (current_is_split) return;  // read from the records instead
+    auto key = std::make_tuple(row.account_key, row.profile_arn_key, row.model_key, row.billing_region_key,
+                               row.operation_key);
+    auto found = dims_by_keys_.find(key);
+    const FactDims* dims;
+    if (found != dims_by_keys_.end()) {
+      dims = found->second;
+    } else {
+      dims = dims_of(row.account_id, row.profile_arn, row.model_id, row.billing_region, row.operation);
+      dims_by_keys_.emplace(key, dims);
+    }
+    auto tags_key = std::make_pair(row.tag_set_key, timeline_.epoch(hour));
+    auto tags = tags_by_key_.find(tags_key);
+    if (tags == tags_by_key_.end()) {
+      tags = tags_by_key_.emplace(tags_key, tags_of(std::string(row.tag_set), hour)).first;
+    }
+    visit(Fact{hour, dims, tags->second, row.usage_type, row.tokens, row.cost_nano_usd});
+  });
+  TOLLGATE_TRY(status);
+  flush_split_before(TimePoint::max());
+  return {};
+}
+
+}  // namespace tollgate::costs

@@ -1,0 +1,79 @@
+// The usage facts reports are computed from: per UTC hour, the tokens and cost of one usage type of one
+// combination of account, resource, model, Region, operation and *active* cost-allocation tags.
+//
+// FactSource reads them from the ledger's hourly rollups, streaming, in hour order. A key activated or
+// deactivated inside an hour splits that hour: rollups cannot say which of its usage came before the
+// change, so such hours are read from the usage records instead and each record's tags are resolved at its
+// own start time. Either way the facts of an hour sum exactly to the ledger's records of that hour.
+//
+// Thread-safety: one scan at a time per FactSource; the Ledger itself may be shared.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "core/result.h"
+#include "costs/cost_allocation_tags.h"
+#include "ledger/ledger.h"
+
+namespace tollgate::costs {
+
+// One distinct combination of a fact's texts, with everything derived from them computed once.
+struct FactDims {
+  std::string account_id;
+  std::string profile_arn;  // empty for a bare model call
+  std::string model_id;
+  std::string model_name;   // from the catalog; the id when the catalog does not know the model
+  std::string billing_region;
+  std::string operation;    // the runtime API operation: Converse, ConverseStream, InvokeModel, ...
+  std::string resource_id;  // the profile ARN, or the foundation model's ARN for a bare model call
+  std::string_view billing_operation;  // InvokeModelInference | InvokeModelStreamingInference
+  std::array<std::string, 4> usage_types;  // per ledger::TokenType
+};
+
+struct Fact {
+  TimePoint hour;
+  const FactDims* dims;
+  const std::vector<Tag>* tags;  // the active cost-allocation tags of the usage, sorted by key
+  ledger::TokenType token_type;
+  int64_t tokens;
+  int64_t cost_nano_usd;
+
+  const std::string& usage_type() const { return dims->usage_types[static_cast<size_t>(token_type)]; }
+};
+
+class FactSource {
+ public:
+  FactSource(ledger::Ledger& ledger, const catalog::Catalog& catalog, ActivationTimeline timeline);
+
+  // Calls `visit` for each fact of the hours in [since, until) (of `account`, if given), in hour order.
+  // The pointers in a Fact stay valid as long as this FactSource.
+  Status scan(TimePoint since, TimePoint until, const std::optional<std::string>& account,
+              const std::function<void(const Fact&)>& visit);
+
+  const ActivationTimeline& timeline() const { return timeline_; }
+
+ private:
+  using DimsKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+  const FactDims* dims_of(std::string_view account, std::string_view profile_arn, std::string_view model,
+                          std::string_view region, std::string_view operation);
+  const std::vector<Tag>* tags_of(const std::string& canonical, TimePoint at);
+  Result<std::vector<Fact>> split_hour_facts(TimePoint hour, const std::optional<std::string>& account);
+
+  ledger::Ledger& ledger_;
+  const catalog::Catalog& catalog_;
+  ActivationTimeline timeline_;
+  std::map<DimsKey, std::unique_ptr<FactDims>> dims_;
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>, const FactDims*> dims_by_keys_;
+  std::map<std::pair<std::string, size_t>, std::unique_ptr<std::vector<Tag>>> tags_;  // (tag set, epoch)
+  std::map<std::pair<int64_t, size_t>, const std::vector<Tag>*> tags_by_key_;  // (ledger tag-set key, epoch)
+};
+
+}  // namespace tollgate::costs
