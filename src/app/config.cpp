@@ -197,7 +197,7 @@ Config load_config(const std::string& path) {
   check_known_keys(path, root, {"listen", "data_dir", "default_region", "principals", "api_keys", "io_threads",
                                 "max_header_bytes", "control_plane_body_bytes", "runtime_body_bytes", "idle_timeout_ms",
                                 "body_timeout_ms", "shutdown_grace_ms", "log_level", "ledger", "providers",
-                                "simulator", "prices"});
+                                "simulator", "prices", "cost_explorer"});
   if (root["listen"]) apply_listen(c, scalar<std::string>(path, root["listen"], "listen"));
   if (root["data_dir"]) c.data_dir = scalar<std::string>(path, root["data_dir"], "data_dir");
   if (root["default_region"]) c.default_region = scalar<std::string>(path, root["default_region"], "default_region");
@@ -226,6 +226,14 @@ Config load_config(const std::string& path) {
     if (!ledger.IsMap()) throw StartupError(where(path, ledger) + ": 'ledger' must be a mapping");
     check_known_keys(path, ledger, {"fsync"});
     if (ledger["fsync"]) c.ledger_fsync = scalar<bool>(path, ledger["fsync"], "fsync");
+  }
+  if (const auto& ce = root["cost_explorer"]) {
+    if (!ce.IsMap()) throw StartupError(where(path, ce) + ": 'cost_explorer' must be a mapping");
+    check_known_keys(path, ce, {"page_size"});
+    if (ce["page_size"]) {
+      c.cost_explorer_page_size = scalar<size_t>(path, ce["page_size"], "page_size");
+      if (c.cost_explorer_page_size == 0) throw StartupError(where(path, ce["page_size"]) + ": page_size must be at least 1");
+    }
   }
   if (const auto& providers = root["providers"]) {
     if (!providers.IsSequence()) throw StartupError(where(path, providers) + ": providers must be a list");

@@ -65,6 +65,7 @@ struct Config {
   size_t max_header_bytes = 16 * 1024;
   size_t control_plane_body_bytes = 1024 * 1024;
   size_t runtime_body_bytes = 25 * 1024 * 1024;
+  size_t cost_explorer_page_size = 500;  // groups per GetCostAndUsage page
   bool ledger_fsync = false;  // fsync every group commit (power-loss safe) instead of WAL's crash safety
   std::vector<ProviderConfig> providers;
   SimulatorConfig simulator;

@@ -6,11 +6,13 @@
 #include <iostream>
 
 #include "api/bedrock/control_plane.h"
+#include "api/ce/cost_explorer.h"
 #include "api/gateway.h"
 #include "api/runtime/runtime_api.h"
 #include "app/providers.h"
 #include "auth/authenticator.h"
 #include "catalog/catalog.h"
+#include "costs/cost_allocation_tags.h"
 #include "http/server.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "meter/price_book.h"
@@ -71,8 +73,20 @@ int serve(const Config& config) {
   ledger::sqlite::SqliteLedger ledger(ledger_options);
   Providers providers(config, catalog, clock);
 
+  auto cost_allocation_tags = costs::CostAllocationTags::open((data_dir / "billing.db").string());
+  profile_service.set_tag_observer([&](const std::vector<Tag>& tags) {
+    std::vector<std::string> keys;
+    for (const auto& tag : tags) keys.push_back(tag.key);
+    if (auto noted = cost_allocation_tags->note_keys(keys, clock.now()); !noted.ok()) {
+      spdlog::warn("could not record tag keys as cost-allocation tags: {}", noted.error().message());
+    }
+  });
+  api::ce::CostExplorer cost_explorer(ledger, *cost_allocation_tags, catalog, clock,
+                                      {config.cost_explorer_page_size, config.control_plane_body_bytes});
+
   api::Gateway gateway(authenticator);
   api::bedrock::register_control_plane(gateway, profile_service, catalog, config.control_plane_body_bytes);
+  cost_explorer.register_operations(gateway);
   api::runtime::register_runtime(gateway, {profile_service, providers.registry(), prices, ledger, clock,
                                            config.runtime_body_bytes});
 

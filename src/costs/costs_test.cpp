@@ -4,6 +4,7 @@
 
 #include "costs/cost_allocation_tags.h"
 #include "costs/cost_query.h"
+#include "costs/forecast.h"
 #include "costs/money.h"
 #include "costs/usage_type.h"
 #include "ledger/sqlite/sqlite_ledger.h"
@@ -253,6 +254,29 @@ TEST(PeriodBoundaries, MonthsAndDaysAreCalendarOnes) {
                                             at("2026-03-01T00:00:00Z"), at("2026-03-02T00:00:00Z")}));
   auto days = period_boundaries(at("2026-02-27T00:00:00Z"), at("2026-03-01T00:00:00Z"), Granularity::Daily);
   EXPECT_EQ(days.size(), 3u);
+}
+
+}  // namespace
+}  // namespace tollgate::costs
+
+namespace tollgate::costs {
+namespace {
+
+TEST(Forecast, ExtendsTheTrendWithAWideningInterval) {
+  EXPECT_NEAR(normal_quantile_two_sided(80), 1.2816, 1e-3);
+  EXPECT_NEAR(normal_quantile_two_sided(95), 1.9600, 1e-3);
+  std::vector<double> history;
+  for (int d = 0; d < 14; ++d) history.push_back(10 + d + (d % 2 ? 0.5 : -0.5));  // slope 1, noise
+  auto f = forecast(history, 0, {{0, 1}, {1, 6}}, 80);
+  ASSERT_TRUE(f.ok());
+  EXPECT_NEAR(f->periods[0].mean, 24, 0.3);  // day 14 on the line 10 + t
+  EXPECT_LT(f->periods[0].lower, f->periods[0].mean);
+  EXPECT_GT(f->periods[0].upper, f->periods[0].mean);
+  EXPECT_NEAR(f->total.mean, f->periods[0].mean + f->periods[1].mean, 1e-9);
+  EXPECT_GT(f->total.upper - f->total.lower, f->periods[0].upper - f->periods[0].lower);
+  auto too_short = forecast({1, 2, 3}, 0, {{0, 1}}, 80);
+  ASSERT_FALSE(too_short.ok());
+  EXPECT_EQ(too_short.error().code(), ErrorCode::DataUnavailable);
 }
 
 }  // namespace

@@ -333,6 +333,7 @@ Result<ProfileView> ProfileService::create_new(const Caller& caller, const Creat
   profile.created_at = profile.updated_at = clock_.now();
   profile.client_request_token = request.client_request_token.value_or("");
   TOLLGATE_TRY(store_.insert(profile));
+  if (tag_observer_ && !profile.tags.empty()) tag_observer_(profile.tags);
   return profiles::view_of(profile);
 }
 
@@ -441,6 +442,7 @@ Status ProfileService::tag(const Caller& caller, std::string_view resource_arn, 
     return {};
   });
   TOLLGATE_TRY(updated);
+  if (tag_observer_) tag_observer_(tags);
   return {};
 }
 

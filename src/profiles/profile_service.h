@@ -7,6 +7,7 @@
 // Thread-safety: safe to call concurrently (the store serialises writes).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +79,11 @@ class ProfileService {
  public:
   ProfileService(const catalog::Catalog& catalog, store::ProfileStore& store, const Clock& clock);
 
+  // Called with the tags of each successful create and TagResource (e.g. to record their keys as
+  // cost-allocation tags). Set before serving; it must not throw.
+  using TagObserver = std::function<void(const std::vector<Tag>& tags)>;
+  void set_tag_observer(TagObserver observer) { tag_observer_ = std::move(observer); }
+
   Result<ProfileView> create(const Caller& caller, const CreateRequest& request);
   Result<ProfileView> get(const Caller& caller, std::string_view identifier);
   Result<ListPage> list(const Caller& caller, const ListRequest& request);
@@ -107,6 +113,7 @@ class ProfileService {
   const catalog::Catalog& catalog_;
   store::ProfileStore& store_;
   const Clock& clock_;
+  TagObserver tag_observer_;
 };
 
 ProfileView view_of(const store::ApplicationProfile& profile);
