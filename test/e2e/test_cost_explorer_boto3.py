@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""End-to-end: the Cost Explorer API (boto3's `ce` client) against the real tollgate binary.
+
+Usage made through an application inference profile is reported per tag as soon as the call has
+finished: before a tag key is activated under the empty value ("team$"), after it under its value, and a
+backfill moves the earlier usage too. Every amount equals the ledger's records to the nano-dollar. Each
+filter form, grouping, pagination and the AWS errors for bad input are covered.
+
+Run: TOLLGATE_BINARY=build/tollgate python3 test/e2e/test_cost_explorer_boto3.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import unittest
+from decimal import Decimal
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from e2e_env import isolate_this_process  # noqa: E402
+from gateway import ACCESS_KEY, SECRET_KEY, Gateway, binary_path  # noqa: E402
+
+isolate_this_process()
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+
+REGION = "us-east-1"
+HAIKU_ARN = f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+CONFIG = """\
+cost_explorer:
+  page_size: 2
+"""
+
+
+def client(service: str, endpoint: str):
+    return boto3.session.Session().client(
+        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+
+
+def nano(amount: str) -> int:
+    """A Cost Explorer amount ("0.00003225") in integer nano-USD, exactly."""
+    value = Decimal(amount) * 1_000_000_000
+    assert value == value.to_integral_value(), f"{amount} is finer than a nano-dollar"
+    return int(value)
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+class CostExplorer(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.gateway = Gateway(config=CONFIG).start()
+        cls.bedrock = client("bedrock", cls.gateway.endpoint)
+        cls.runtime = client("bedrock-runtime", cls.gateway.endpoint)
+        cls.ce = client("ce", cls.gateway.endpoint)
+        make = cls.bedrock.create_inference_profile
+        cls.growth = make(inferenceProfileName="support-bot", modelSource={"copyFrom": HAIKU_ARN},
+                          tags=[{"key": "team", "value": "growth"}, {"key": "cost-center", "value": "cc-42"}])
+        cls.search = make(inferenceProfileName="search-bot", modelSource={"copyFrom": HAIKU_ARN},
+                          tags=[{"key": "team", "value": "search"}])
+        cls.untagged = make(inferenceProfileName="untagged-bot", modelSource={"copyFrom": HAIKU_ARN})
+        # Before any activation: one call through each profile, and one with the bare model id.
+        cls.before = [cls.converse(p["inferenceProfileArn"], "before activation")
+                      for p in (cls.growth, cls.search, cls.untagged)]
+        cls.converse(HAIKU_ARN, "a bare model call")
+        cls.list_before = cls.ce.list_cost_allocation_tags()
+        cls.update = cls.ce.update_cost_allocation_tags_status(CostAllocationTagsStatus=[
+            {"TagKey": "team", "Status": "Active"}, {"TagKey": "never-seen", "Status": "Active"}])
+        cls.after = [cls.converse(cls.growth["inferenceProfileArn"], "after activation, one"),
+                     cls.converse(cls.growth["inferenceProfileArn"], "after activation, two")]
+        cls.period = {"Start": today().isoformat(), "End": (today() + dt.timedelta(days=1)).isoformat()}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gateway.stop_and_close()
+
+    @classmethod
+    def converse(cls, model_id: str, text: str) -> str:
+        response = cls.runtime.converse(modelId=model_id, messages=[{"role": "user", "content": [{"text": text}]}])
+        return response["ResponseMetadata"]["RequestId"]
+
+    def records(self) -> dict[str, dict]:
+        out = subprocess.run([binary_path(), "usage", "--data", str(self.gateway.data_dir), "--format", "json",
+                              "--limit", "1000"], check=True, capture_output=True, text=True)
+        return {r["requestId"]: r for r in json.loads(out.stdout)["usageRecords"]}
+
+    def cost_of(self, request_ids) -> int:
+        records = self.records()
+        return sum(records[i]["costNanoUsd"]["total"] for i in request_ids)
+
+    def total(self, **kwargs) -> int:
+        response = self.ce.get_cost_and_usage(TimePeriod=self.period, Granularity="DAILY",
+                                              Metrics=["UnblendedCost"], **kwargs)
+        return sum(nano(r["Total"]["UnblendedCost"]["Amount"]) for r in response["ResultsByTime"])
+
+    def groups(self, group_by, operation=None, **kwargs) -> dict[tuple, int]:
+        """Every page's groups, summed over the periods."""
+        out: dict[tuple, int] = {}
+        token = None
+        while True:
+            args = dict(TimePeriod=self.period, Granularity="DAILY", Metrics=["UnblendedCost", "UsageQuantity"],
+                        GroupBy=group_by, **kwargs)
+            if token:
+                args["NextPageToken"] = token
+            response = (operation or self.ce.get_cost_and_usage)(**args)
+            for result in response["ResultsByTime"]:
+                self.assertEqual(result["Total"], {})
+                for group in result["Groups"]:
+                    key = tuple(group["Keys"])
+                    out[key] = out.get(key, 0) + nano(group["Metrics"]["UnblendedCost"]["Amount"])
+            token = response.get("NextPageToken")
+            if not token:
+                return out
+
+    def assert_error(self, code: str, call, *args, **kwargs) -> str:
+        with self.assertRaises(ClientError) as caught:
+            call(*args, **kwargs)
+        self.assertEqual(caught.exception.response["Error"]["Code"], code)
+        return caught.exception.response["Error"]["Message"]
+
+    # ---- cost-allocation tags ----
+
+    def test_every_profile_tag_key_is_listed_inactive_until_activated(self):
+        tags = {t["TagKey"]: t for t in self.list_before["CostAllocationTags"]}
+        self.assertEqual(set(tags), {"team", "cost-center"})
+        for tag in tags.values():
+            self.assertEqual((tag["Type"], tag["Status"]), ("UserDefined", "Inactive"))
+            self.assertIn("LastUsedDate", tag)
+        self.assertEqual([e["TagKey"] for e in self.update["Errors"]], ["never-seen"])
+        self.assertEqual(self.update["Errors"][0]["Code"], "TagKeysNotFoundException")
+        active = self.ce.list_cost_allocation_tags(Status="Active")["CostAllocationTags"]
+        self.assertEqual([t["TagKey"] for t in active], ["team"])
+        self.assertIn("LastUpdatedDate", active[0])
+        page = self.ce.list_cost_allocation_tags(MaxResults=1)
+        self.assertEqual(len(page["CostAllocationTags"]), 1)
+        rest = self.ce.list_cost_allocation_tags(MaxResults=1, NextToken=page["NextToken"])
+        self.assertNotEqual(rest["CostAllocationTags"][0]["TagKey"], page["CostAllocationTags"][0]["TagKey"])
+        self.assertEqual(self.ce.list_cost_allocation_tags(TagKeys=["cost-center"])["CostAllocationTags"][0]["Status"],
+                         "Inactive")
+        self.assertEqual(self.ce.list_cost_allocation_tags(Type="AWSGenerated")["CostAllocationTags"], [])
+        self.assert_error("ValidationException", self.ce.update_cost_allocation_tags_status,
+                          CostAllocationTagsStatus=[{"TagKey": f"k{i}", "Status": "Active"} for i in range(21)])
+
+    def test_usage_before_activation_groups_under_the_empty_value_and_after_under_its_value(self):
+        groups = self.groups([{"Type": "TAG", "Key": "team"}])
+        # The gateway was started a moment ago, so all of this is one day (a run across midnight UTC would
+        # split it over two periods, which the sums above absorb).
+        before_and_untagged = self.total() - self.cost_of(self.after)
+        self.assertEqual(groups[("team$growth",)], self.cost_of(self.after))
+        self.assertEqual(groups[("team$",)], before_and_untagged)
+        self.assertNotIn(("team$search",), groups, "search's only call came before the activation")
+        self.assertEqual(sum(groups.values()), self.total())
+        # cost-center was never activated: everything under its empty value.
+        self.assertEqual(self.groups([{"Type": "TAG", "Key": "cost-center"}]), {("cost-center$",): self.total()})
+
+    def test_zz_backfill_reapplies_the_activation_to_earlier_usage_once_a_day(self):
+        first_of_month = today().replace(day=1)
+        response = self.ce.start_cost_allocation_tag_backfill(BackfillFrom=f"{first_of_month}T00:00:00Z")
+        self.assertEqual(response["BackfillRequest"]["BackfillStatus"], "SUCCEEDED")
+        groups = self.groups([{"Type": "TAG", "Key": "team"}])
+        self.assertEqual(groups[("team$growth",)], self.cost_of([self.before[0]] + self.after))
+        self.assertEqual(groups[("team$search",)], self.cost_of([self.before[1]]))
+        self.assertEqual(sum(groups.values()), self.total())
+        self.assert_error("BackfillLimitExceededException", self.ce.start_cost_allocation_tag_backfill,
+                          BackfillFrom=f"{first_of_month}T00:00:00Z")
+        history = self.ce.list_cost_allocation_tag_backfill_history()["BackfillRequests"]
+        self.assertEqual(len(history), 1)
+        self.assertEqual(history[0]["BackfillFrom"], f"{first_of_month}T00:00:00Z")
+
+    def test_backfill_refuses_a_start_that_is_not_a_first_of_month_or_too_old(self):
+        self.assert_error("ValidationException", self.ce.start_cost_allocation_tag_backfill,
+                          BackfillFrom=f"{today().replace(day=1)}T01:00:00Z")
+        self.assert_error("ValidationException", self.ce.start_cost_allocation_tag_backfill,
+                          BackfillFrom=f"{today().year - 2}-01-01T00:00:00Z")
+
+    # ---- GetCostAndUsage ----
+
+    def test_the_total_equals_the_ledger_to_the_nano_dollar(self):
+        records = self.records()
+        self.assertEqual(len(records), 6)
+        self.assertEqual(self.total(), sum(r["costNanoUsd"]["total"] for r in records.values()))
+        response = self.ce.get_cost_and_usage(TimePeriod=self.period, Granularity="MONTHLY",
+                                              Metrics=["UsageQuantity", "BlendedCost", "AmortizedCost",
+                                                       "NetUnblendedCost"])
+        total = response["ResultsByTime"][0]["Total"]
+        self.assertEqual(int(total["UsageQuantity"]["Amount"]),
+                         sum(r["inputTokens"] + r["outputTokens"] for r in records.values()))
+        self.assertEqual(total["UsageQuantity"]["Unit"], "N/A")
+        self.assertEqual(nano(total["BlendedCost"]["Amount"]), self.total())
+        self.assertTrue(response["ResultsByTime"][0]["Estimated"])
+
+    def test_two_groupings_usage_types_spelled_as_aws_and_pagination(self):
+        groups = self.groups([{"Type": "DIMENSION", "Key": "USAGE_TYPE"}, {"Type": "TAG", "Key": "team"}])
+        self.assertGreater(len(groups), 2, "page_size 2: more than one page")
+        self.assertEqual({k[0] for k in groups}, {"USE1-Claude3Haiku-input-tokens", "USE1-Claude3Haiku-output-tokens"})
+        self.assertEqual(sum(groups.values()), self.total())
+        regions = self.groups([{"Type": "DIMENSION", "Key": "REGION"}])
+        self.assertEqual(regions, {("us-east-1",): self.total()})
+        self.assert_error("InvalidNextTokenException", self.ce.get_cost_and_usage, TimePeriod=self.period,
+                          Granularity="DAILY", Metrics=["UnblendedCost"], NextPageToken="bm90IGEgdG9rZW4=")
+
+    def test_each_filter_form(self):
+        growth_after = self.cost_of(self.after)
+        everything = self.total()
+        tag = lambda values, **kw: {"Tags": {"Key": "team", "Values": values, **kw}}  # noqa: E731
+        self.assertEqual(self.total(Filter=tag(["growth"])), growth_after)
+        self.assertEqual(self.total(Filter=tag(["GROW"], MatchOptions=["STARTS_WITH", "CASE_INSENSITIVE"])),
+                         growth_after)
+        self.assertEqual(self.total(Filter={"Tags": {"Key": "team", "MatchOptions": ["ABSENT"]}}),
+                         everything - growth_after)
+        self.assertEqual(self.total(Filter={"Not": tag(["growth"])}), everything - growth_after)
+        self.assertEqual(self.total(Filter={"Dimensions": {"Key": "SERVICE", "Values": ["Amazon Bedrock"]}}),
+                         everything)
+        output_only = {"Dimensions": {"Key": "USAGE_TYPE", "Values": ["-output-tokens"], "MatchOptions": ["ENDS_WITH"]}}
+        input_only = {"Dimensions": {"Key": "USAGE_TYPE", "Values": ["input"], "MatchOptions": ["CONTAINS"]}}
+        self.assertEqual(self.total(Filter=output_only) + self.total(Filter=input_only), everything)
+        self.assertEqual(self.total(Filter={"And": [tag(["growth"]), output_only]})
+                         + self.total(Filter={"And": [tag(["growth"]), input_only]}), growth_after)
+        self.assertEqual(self.total(Filter={"Or": [tag(["growth"]), {"Not": tag(["growth"])}]}), everything)
+        self.assertEqual(self.total(Filter={"Dimensions": {"Key": "REGION", "Values": ["eu-west-1"]}}), 0)
+        self.assertEqual(self.total(Filter={"Dimensions": {"Key": "OPERATION", "Values": ["InvokeModelInference"]}}),
+                         everything)
+        self.assertEqual(self.total(Filter={"Dimensions": {"Key": "LINKED_ACCOUNT", "Values": ["123456789012"]}}),
+                         everything)
+
+    def test_resources_are_the_profile_arns(self):
+        groups = self.groups([{"Type": "DIMENSION", "Key": "RESOURCE_ID"}], self.ce.get_cost_and_usage_with_resources,
+                             Filter={"Dimensions": {"Key": "SERVICE", "Values": ["Amazon Bedrock"]}})
+        resources = {key[0]: cost for key, cost in groups.items()}
+        self.assertIn(self.growth["inferenceProfileArn"], resources)
+        self.assertIn(HAIKU_ARN, resources, "a bare model call's resource is the model")
+        self.assertEqual(sum(resources.values()), self.total())
+        self.assert_error("ValidationException", self.ce.get_cost_and_usage, TimePeriod=self.period,
+                          Granularity="DAILY", Metrics=["UnblendedCost"],
+                          GroupBy=[{"Type": "DIMENSION", "Key": "RESOURCE_ID"}])
+
+    def test_bad_input_is_answered_with_the_aws_error_and_changes_nothing(self):
+        bad = lambda **kw: self.assert_error("ValidationException", self.ce.get_cost_and_usage,  # noqa: E731
+                                             **{"TimePeriod": self.period, "Granularity": "DAILY",
+                                                "Metrics": ["UnblendedCost"], **kw})
+        self.assertIn("Invalid date", bad(TimePeriod={"Start": "2026-13-01", "End": "2026-12-31"}))
+        self.assertEqual(bad(TimePeriod={"Start": self.period["End"], "End": self.period["Start"]}),
+                         "Start date (and hour) should be before end date (and hour)")
+        self.assertEqual(bad(GroupBy=[{"Type": "TAG", "Key": "a"}, {"Type": "TAG", "Key": "b"},
+                                      {"Type": "TAG", "Key": "c"}]), "Only two values for GroupBy are allowed")
+        self.assertIn("Group Definition dimension is invalid", bad(GroupBy=[{"Type": "DIMENSION", "Key": "NOPE"}]))
+        self.assertIn("enum value set", bad(Filter={"Dimensions": {"Key": "NOPE", "Values": ["x"]}}))
+        self.assertIn("cost categories", bad(Filter={"CostCategories": {"Key": "x", "Values": ["y"]}}))
+        self.assertIn("exactly one", bad(Filter={}))
+        self.assertIn("metric", bad(Metrics=["Dollars"]))
+        bad(Granularity="WEEKLY")
+        self.assertEqual(len(self.records()), 6)
+
+    # ---- the other reads ----
+
+    def test_dimension_values_tags_and_forecast(self):
+        values = self.ce.get_dimension_values(TimePeriod=self.period, Dimension="USAGE_TYPE")
+        self.assertEqual([v["Value"] for v in values["DimensionValues"]],
+                         ["USE1-Claude3Haiku-input-tokens", "USE1-Claude3Haiku-output-tokens"])
+        self.assertEqual(values["TotalSize"], 2)
+        regions = self.ce.get_dimension_values(TimePeriod=self.period, Dimension="REGION", SearchString="east")
+        self.assertEqual([v["Value"] for v in regions["DimensionValues"]], ["us-east-1"])
+        self.assertEqual(self.ce.get_dimension_values(TimePeriod=self.period, Dimension="OPERATION")
+                         ["DimensionValues"][0]["Value"], "InvokeModelInference")
+        self.assertEqual(self.ce.get_dimension_values(TimePeriod=self.period, Dimension="SERVICE")
+                         ["DimensionValues"][0]["Value"], "Amazon Bedrock")
+        keys = self.ce.get_tags(TimePeriod=self.period)
+        self.assertIn("team", keys["Tags"])
+        self.assertIn("growth", self.ce.get_tags(TimePeriod=self.period, TagKey="team")["Tags"])
+        self.assert_error("ValidationException", self.ce.get_dimension_values, TimePeriod=self.period,
+                          Dimension="INSTANCE_TYPE")
+        message = self.assert_error("DataUnavailableException", self.ce.get_cost_forecast,
+                                    TimePeriod={"Start": today().isoformat(),
+                                                "End": (today() + dt.timedelta(days=7)).isoformat()},
+                                    Metric="UNBLENDED_COST", Granularity="DAILY")
+        self.assertIn("Insufficient amount of historical data", message)
+        self.assert_error("ValidationException", self.ce.get_cost_forecast,
+                          TimePeriod={"Start": (today() - dt.timedelta(days=3)).isoformat(),
+                                      "End": today().isoformat()},
+                          Metric="UNBLENDED_COST", Granularity="DAILY")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
