@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/config.h"
+#include "app/costs_command.h"
 #include "app/serve.h"
 #include "app/usage_command.h"
 #include "core/error.h"
@@ -59,6 +60,38 @@ int main(int argc, char** argv) {
   usage->add_option("--limit", usage_options.limit, "At most this many records; default 100");
   usage->add_option("--format", usage_options.format, "table (default) or json");
 
+  tollgate::app::CostsOptions costs_options;
+  auto* costs = app.add_subcommand("costs", "Print costs and usage from the ledger, as Cost Explorer's GetCostAndUsage answers.");
+  costs->footer(
+      "Reads <data>/ledger.db and <data>/billing.db (safe while the gateway runs). Tags count only where their key\n"
+      "was an active cost-allocation tag when the usage happened; usage without one is shown as (untagged).\n"
+      "Examples:\n"
+      "  tollgate costs --from 2026-11-01 --to 2026-12-01 --group-by TAG:team --group-by DIMENSION:REGION\n"
+      "  tollgate costs --granularity DAILY --filter TAG:team=growth,search --format csv\n"
+      "  tollgate costs --filter '{\"Not\": {\"Tags\": {\"Key\": \"team\", \"MatchOptions\": [\"ABSENT\"]}}}'");
+  costs->add_option("--data", costs_options.data_dir, "Data directory of the gateway; default ./tollgate-data");
+  costs->add_option("--from", costs_options.from, "First day (YYYY-MM-DD, or YYYY-MM-DDTHH:00:00Z); default: the first "
+                                                  "of the current month");
+  costs->add_option("--to", costs_options.to, "Day after the last one (exclusive, as in Cost Explorer); default: tomorrow");
+  costs->add_option("--granularity", costs_options.granularity, "HOURLY, DAILY or MONTHLY (default)");
+  costs->add_option("--group-by", costs_options.group_by, "TAG:<key> or DIMENSION:<SERVICE|REGION|USAGE_TYPE|OPERATION|"
+                                                          "LINKED_ACCOUNT|RECORD_TYPE>; at most twice");
+  costs->add_option("--filter", costs_options.filters, "TAG:<key>=<v1>[,<v2>...], DIMENSION:<name>=<v1>[,...] or a "
+                                                       "Cost Explorer Expression in JSON; repeated filters must all hold");
+  costs->add_option("--format", costs_options.format, "table (default), csv or json (the GetCostAndUsage answer)");
+
+  tollgate::app::ChargebackOptions chargeback_options;
+  auto* chargeback = app.add_subcommand("chargeback", "Print a per-owner statement for a month: each owner's profiles, "
+                                                      "tokens and cost, and the untagged remainder.");
+  chargeback->footer(
+      "Owners are the values of a cost-allocation tag (or of a dimension such as LINKED_ACCOUNT). Usage whose\n"
+      "profile carried no active tag of that key is listed last, as untagged. Example:\n"
+      "  tollgate chargeback --by TAG:cost-center --month 2026-11");
+  chargeback->add_option("--data", chargeback_options.data_dir, "Data directory of the gateway; default ./tollgate-data");
+  chargeback->add_option("--by", chargeback_options.by, "TAG:<key> (default TAG:cost-center) or DIMENSION:<name>");
+  chargeback->add_option("--month", chargeback_options.month, "YYYY-MM; default: the current month (to date)");
+  chargeback->add_option("--format", chargeback_options.format, "table (default), csv or json");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -76,6 +109,14 @@ int main(int argc, char** argv) {
       if (!profile.empty()) usage_options.profile_arn = profile;
       tollgate::SystemClock clock;
       return tollgate::app::list_usage(usage_options, std::cout, clock);
+    }
+    if (costs->parsed()) {
+      tollgate::SystemClock clock;
+      return tollgate::app::print_costs(costs_options, std::cout, clock);
+    }
+    if (chargeback->parsed()) {
+      tollgate::SystemClock clock;
+      return tollgate::app::print_chargeback(chargeback_options, std::cout, clock);
     }
   } catch (const tollgate::StartupError& e) {
     std::cerr << "tollgate: " << e.what() << "\n";

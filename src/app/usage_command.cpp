@@ -92,24 +92,28 @@ TimePoint parse_since(const std::string& text, TimePoint now) {
   return *parsed;
 }
 
+std::unique_ptr<ledger::sqlite::SqliteLedger> open_ledger_for_reading(const std::string& data_dir) {
+  std::filesystem::path path = std::filesystem::path(data_dir) / "ledger.db";
+  if (!std::filesystem::exists(path)) {
+    throw StartupError("no ledger at " + path.string() + ": run `tollgate serve --data " + data_dir +
+                       "` first, or pass the data directory the gateway uses with --data");
+  }
+  ledger::sqlite::SqliteLedgerOptions options;
+  options.path = path.string();
+  options.read_only = true;  // no writer thread; safe beside a running gateway
+  return std::make_unique<ledger::sqlite::SqliteLedger>(options);
+}
+
 int list_usage(const UsageOptions& options, std::ostream& out, const Clock& clock) {
   if (options.format != "table" && options.format != "json") {
     throw StartupError("--format must be table or json, not '" + options.format + "'");
   }
-  std::filesystem::path path = std::filesystem::path(options.data_dir) / "ledger.db";
-  if (!std::filesystem::exists(path)) {
-    throw StartupError("no ledger at " + path.string() + ": run `tollgate serve --data " + options.data_dir +
-                       "` first, or pass the data directory the gateway uses with --data");
-  }
-  ledger::sqlite::SqliteLedgerOptions ledger_options;
-  ledger_options.path = path.string();
-  ledger_options.read_only = true;  // no writer thread; safe beside a running gateway
-  ledger::sqlite::SqliteLedger ledger(ledger_options);
+  auto ledger = open_ledger_for_reading(options.data_dir);
   ledger::UsageQuery query;
   if (options.since) query.since = parse_since(*options.since, clock.now());
   query.profile_arn = options.profile_arn;
   query.limit = options.limit;
-  auto records = ledger.query(query);
+  auto records = ledger->query(query);
   if (!records.ok()) throw StartupError("cannot read the ledger: " + records.error().detail());
   if (options.format == "json") {
     json::array items;

@@ -2,11 +2,13 @@
 // (also while the gateway runs: the ledger is read through WAL).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 
 #include "core/clock.h"
+#include "ledger/sqlite/sqlite_ledger.h"
 
 namespace tollgate::app {
 
@@ -20,6 +22,10 @@ struct UsageOptions {
 
 // Returns the process exit status; writes the listing to `out`.
 int list_usage(const UsageOptions& options, std::ostream& out, const Clock& clock);
+
+// The ledger of a data directory, opened read-only (safe beside a running gateway). Throws StartupError
+// when the directory has no ledger.
+std::unique_ptr<ledger::sqlite::SqliteLedger> open_ledger_for_reading(const std::string& data_dir);
 
 // Parses --since; throws StartupError with what to write instead.
 TimePoint parse_since(const std::string& text, TimePoint now);

@@ -260,6 +260,42 @@ class CostExplorer(unittest.TestCase):
         bad(Granularity="WEEKLY")
         self.assertEqual(len(self.records()), 6)
 
+    # ---- the command line ----
+
+    def tollgate(self, *args: str) -> str:
+        return subprocess.run([binary_path(), *args, "--data", str(self.gateway.data_dir)], check=True,
+                              capture_output=True, text=True).stdout
+
+    def test_costs_command_prints_what_get_cost_and_usage_answers(self):
+        args = ["--from", self.period["Start"], "--to", self.period["End"], "--granularity", "DAILY",
+                "--group-by", "TAG:team", "--group-by", "DIMENSION:USAGE_TYPE"]
+        printed = json.loads(self.tollgate("costs", *args, "--format", "json"))
+        groups = {tuple(g["Keys"]): nano(g["Metrics"]["UnblendedCost"]["Amount"])
+                  for r in printed["ResultsByTime"] for g in r["Groups"]}
+        self.assertEqual(groups, self.groups([{"Type": "TAG", "Key": "team"}, {"Type": "DIMENSION", "Key": "USAGE_TYPE"}]))
+        table = self.tollgate("costs", *args)
+        self.assertIn("(untagged)", table)
+        self.assertIn("USE1-Claude3Haiku-output-tokens", table)
+        rows = self.tollgate("costs", *args, "--format", "csv").splitlines()
+        self.assertEqual(rows[0], "period_start,period_end,team,USAGE_TYPE,cost_usd,usage_quantity")
+        self.assertEqual(sum(nano(r.split(",")[4]) for r in rows[1:]), self.total())
+        bad = subprocess.run([binary_path(), "costs", "--data", str(self.gateway.data_dir), "--filter", "TAG:team"],
+                             capture_output=True, text=True)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--filter", bad.stderr)
+
+    def test_chargeback_names_each_owner_and_the_untagged_remainder(self):
+        statement = json.loads(self.tollgate("chargeback", "--by", "TAG:team", "--month", today().strftime("%Y-%m"),
+                                             "--format", "json"))
+        owners = {o["owner"]: o for o in statement["owners"]}
+        self.assertIn("", owners)
+        self.assertTrue(owners[""]["untagged"])
+        self.assertEqual(sum(nano(o["costUsd"]) for o in owners.values()), nano(statement["totalCostUsd"]))
+        self.assertEqual(nano(statement["totalCostUsd"]), self.total())
+        self.assertIn(HAIKU_ARN, [r["resource"] for r in owners[""]["resources"]])
+        self.assertIn("untagged (usage without an active 'team' cost-allocation tag)",
+                      self.tollgate("chargeback", "--by", "TAG:team"))
+
     # ---- the other reads ----
 
     def test_dimension_values_tags_and_forecast(self):

@@ -1,0 +1,360 @@
+#include "app/costs_command.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+
+#include "api/ce/cost_explorer.h"
+#include "app/usage_command.h"
+#include "catalog/catalog.h"
+#include "costs/cost_allocation_tags.h"
+#include "costs/money.h"
+
+namespace tollgate::app {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::days;
+
+std::string iso_date(TimePoint t) {
+  std::chrono::year_month_day d{std::chrono::floor<days>(t)};
+  return fmt::format("{:04d}-{:02d}-{:02d}", static_cast<int>(d.year()), static_cast<unsigned>(d.month()),
+                     static_cast<unsigned>(d.day()));
+}
+
+// "TAG:team" -> {"Type": "TAG", "Key": "team"}
+json::object group_definition(const std::string& text, const std::string& option) {
+  auto colon = text.find(':');
+  std::string type = colon == std::string::npos ? "" : text.substr(0, colon);
+  if (type != "TAG" && type != "DIMENSION") {
+    throw StartupError(option + " '" + text + "' must be TAG:<tag key> or DIMENSION:<name>, e.g. TAG:team or "
+                       "DIMENSION:REGION");
+  }
+  return json::object{{"Type", type}, {"Key", text.substr(colon + 1)}};
+}
+
+// "TAG:team=growth,search" or "DIMENSION:REGION=us-east-1" or a JSON Expression.
+json::object filter_expression(const std::string& text) {
+  if (!text.empty() && text.front() == '{') {
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) throw StartupError("--filter '" + text + "' is not a JSON object (an Expression)");
+    return v.as_object();
+  }
+  auto colon = text.find(':');
+  auto equals = text.find('=');
+  std::string kind = colon == std::string::npos ? "" : text.substr(0, colon);
+  if ((kind != "TAG" && kind != "DIMENSION") || equals == std::string::npos || equals < colon) {
+    throw StartupError("--filter '" + text + "' must be TAG:<key>=<value>[,<value>...], DIMENSION:<name>=<value>[,...] "
+                       "or a Cost Explorer Expression in JSON");
+  }
+  json::array values;
+  std::string list = text.substr(equals + 1);
+  for (size_t i = 0; i <= list.size();) {
+    size_t comma = std::min(list.find(',', i), list.size());
+    values.emplace_back(list.substr(i, comma - i));
+    i = comma + 1;
+  }
+  return json::object{{kind == "TAG" ? "Tags" : "Dimensions",
+                       json::object{{"Key", text.substr(colon + 1, equals - colon - 1)}, {"Values", std::move(values)}}}};
+}
+
+struct Reader {
+  std::unique_ptr<ledger::sqlite::SqliteLedger> ledger;
+  std::unique_ptr<costs::CostAllocationTags> tags;
+  catalog::Catalog catalog = catalog::Catalog::embedded();
+};
+
+Reader open_reader(const std::string& data_dir) {
+  Reader r;
+  r.ledger = open_ledger_for_reading(data_dir);
+  r.tags = costs::CostAllocationTags::open((std::filesystem::path(data_dir) / "billing.db").string(), true);
+  return r;
+}
+
+// Every page of GetCostAndUsage(WithResources), merged into one answer.
+json::object cost_and_usage(Reader& reader, const Clock& clock, json::object request, bool with_resources) {
+  api::ce::CostExplorerOptions options;
+  options.page_size = 100'000;
+  api::ce::CostExplorer ce(*reader.ledger, *reader.tags, reader.catalog, clock, options);
+  json::object merged;
+  while (true) {
+    auto page = ce.get_cost_and_usage(request, std::nullopt, with_resources);
+    if (!page.ok()) throw StartupError(std::string(page.error().aws_name()) + ": " + page.error().message());
+    if (merged.empty()) {
+      merged = *page;
+    } else {
+      auto& results = merged["ResultsByTime"].as_array();
+      for (auto& result : (*page)["ResultsByTime"].as_array()) {
+        auto same = std::find_if(results.begin(), results.end(), [&](const json::value& r) {
+          return r.at("TimePeriod") == result.at("TimePeriod");
+        });
+        if (same == results.end()) {
+          results.push_back(result);
+        } else {
+          for (auto& g : result.at("Groups").as_array()) same->as_object()["Groups"].as_array().push_back(g);
+        }
+      }
+    }
+    const json::value* token = page->if_contains("NextPageToken");
+    if (!token) break;
+    request["NextPageToken"] = *token;
+  }
+  merged.erase("NextPageToken");
+  return merged;
+}
+
+int64_t nano_of(const json::value& metrics, std::string_view metric) {
+  std::string amount(metrics.at(metric).at("Amount").as_string());
+  // Exact: the amounts are decimal strings with at most 9 digits after the point.
+  bool negative = !amount.empty() && amount.front() == '-';
+  if (negative) amount.erase(0, 1);
+  auto dot = amount.find('.');
+  std::string whole = amount.substr(0, dot), fraction = dot == std::string::npos ? "" : amount.substr(dot + 1);
+  fraction.resize(9, '0');
+  int64_t value = std::stoll(whole) * 1'000'000'000 + std::stoll(fraction);
+  return negative ? -value : value;
+}
+
+// A group key as a person reads it: "team$growth" -> "growth", "team$" -> "(untagged)".
+std::string readable_key(const json::value& definition, std::string_view key, bool csv) {
+  if (definition.at("Type") != "TAG") return std::string(key);
+  std::string value(key.substr(key.find('$') + 1));
+  return value.empty() && !csv ? "(untagged)" : value;
+}
+
+std::string period_label(const json::value& period) {
+  std::string start(period.at("Start").as_string()), end(period.at("End").as_string());
+  return start + " .. " + end;
+}
+
+}  // namespace
+
+int print_costs(const CostsOptions& options, std::ostream& out, const Clock& clock) {
+  if (options.format != "table" && options.format != "csv" && options.format != "json") {
+    throw StartupError("--format must be table, csv or json, not '" + options.format + "'");
+  }
+  if (options.group_by.size() > 2) throw StartupError("at most two --group-by (Cost Explorer's limit)");
+  const TimePoint now = clock.now();
+  json::object request{
+      {"TimePeriod", json::object{{"Start", options.from.empty() ? iso_date(costs::month_start(now)) : options.from},
+                                  {"End", options.to.empty() ? iso_date(now + days(1)) : options.to}}},
+      {"Granularity", options.granularity},
+      {"Metrics", json::array{"UnblendedCost", "UsageQuantity"}}};
+  json::array group_by;
+  for (const auto& g : options.group_by) group_by.push_back(group_definition(g, "--group-by"));
+  if (!group_by.empty()) request["GroupBy"] = group_by;
+  if (options.filters.size() == 1) {
+    request["Filter"] = filter_expression(options.filters.front());
+  } else if (options.filters.size() > 1) {
+    json::array all;
+    for (const auto& f : options.filters) all.push_back(filter_expression(f));
+    request["Filter"] = json::object{{"And", std::move(all)}};
+  }
+  Reader reader = open_reader(options.data_dir);
+  json::object answer = cost_and_usage(reader, clock, request, false);
+  if (options.format == "json") {
+    out << json::serialize(answer) << "\n";
+    return 0;
+  }
+  const bool csv = options.format == "csv";
+  std::vector<std::string> headers;
+  for (const auto& g : group_by) headers.emplace_back(g.at("Key").as_string());
+  // One row per period and group (or per period without grouping).
+  struct Row {
+    std::string start, end, label;
+    std::vector<std::string> keys;
+    int64_t cost;
+    int64_t tokens;
+  };
+  std::vector<Row> rows;
+  int64_t total_cost = 0, total_tokens = 0;
+  bool estimated = false;
+  for (const auto& result : answer.at("ResultsByTime").as_array()) {
+    const auto& period = result.at("TimePeriod");
+    estimated = estimated || result.at("Estimated").as_bool();
+    auto add = [&](std::vector<std::string> keys, const json::value& metrics) {
+      Row row{std::string(period.at("Start").as_string()), std::string(period.at("End").as_string()),
+              period_label(period), std::move(keys), nano_of(metrics, "UnblendedCost"),
+              std::stoll(std::string(metrics.at("UsageQuantity").at("Amount").as_string()))};
+      total_cost += row.cost;
+      total_tokens += row.tokens;
+      rows.push_back(std::move(row));
+    };
+    if (group_by.empty()) {
+      add({}, result.at("Total"));
+      continue;
+    }
+    for (const auto& group : result.at("Groups").as_array()) {
+      std::vector<std::string> keys;
+      const auto& group_keys = group.at("Keys").as_array();
+      for (size_t i = 0; i < group_keys.size(); ++i) {
+        keys.push_back(readable_key(group_by[i], group_keys[i].as_string(), csv));
+      }
+      add(std::move(keys), group.at("Metrics"));
+    }
+  }
+  if (csv) {
+    out << "period_start,period_end";
+    for (const auto& h : headers) out << "," << h;
+    out << ",cost_usd,usage_quantity\n";
+    auto quote = [](const std::string& s) {
+      if (s.find_first_of(",\"\n") == std::string::npos) return s;
+      std::string q = "\"";
+      for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return q + "\"";
+    };
+    for (const auto& r : rows) {
+      out << r.start << "," << r.end;
+      for (const auto& k : r.keys) out << "," << quote(k);
+      out << "," << costs::format_usd(r.cost) << "," << r.tokens << "\n";
+    }
+    return 0;
+  }
+  std::vector<size_t> widths;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    size_t w = headers[i].size();
+    for (const auto& r : rows) w = std::max(w, r.keys[i].size());
+    widths.push_back(w);
+  }
+  out << fmt::format("{:<26}", "PERIOD (UTC)");
+  for (size_t i = 0; i < headers.size(); ++i) out << fmt::format("{:<{}}  ", headers[i], widths[i]);
+  out << fmt::format("{:>16} {:>14}\n", "COST (USD)", "TOKENS");
+  std::string last_period;
+  for (const auto& r : rows) {
+    out << fmt::format("{:<26}", r.label == last_period ? "" : r.label);
+    last_period = r.label;
+    for (size_t i = 0; i < r.keys.size(); ++i) out << fmt::format("{:<{}}  ", r.keys[i], widths[i]);
+    out << fmt::format("{:>16} {:>14}\n", costs::format_usd(r.cost), r.tokens);
+  }
+  size_t pad = 26;
+  for (size_t w : widths) pad += w + 2;
+  out << fmt::format("{:<{}}{:>16} {:>14}\n", "TOTAL", pad, costs::format_usd(total_cost), total_tokens);
+  if (estimated) out << "The last period has not ended: its amounts will still grow.\n";
+  return 0;
+}
+
+int print_chargeback(const ChargebackOptions& options, std::ostream& out, const Clock& clock) {
+  if (options.format != "table" && options.format != "csv" && options.format != "json") {
+    throw StartupError("--format must be table, csv or json, not '" + options.format + "'");
+  }
+  TimePoint start = costs::month_start(clock.now());
+  if (!options.month.empty()) {
+    int year = 0, month = 0;
+    char tail = 0;
+    if (std::sscanf(options.month.c_str(), "%4d-%2d%c", &year, &month, &tail) != 2 || options.month.size() != 7 ||
+        month < 1 || month > 12) {
+      throw StartupError("--month '" + options.month + "' must be YYYY-MM, e.g. 2026-11");
+    }
+    start = std::chrono::sys_days{std::chrono::year(year) / std::chrono::month(month) / 1};
+  }
+  const TimePoint end = costs::month_start(start, 1);
+  json::object owner = group_definition(options.by, "--by");
+  json::object request{
+      {"TimePeriod", json::object{{"Start", iso_date(start)}, {"End", iso_date(end)}}},
+      {"Granularity", "MONTHLY"},
+      {"Metrics", json::array{"UnblendedCost", "UsageQuantity"}},
+      {"Filter", json::object{{"Dimensions", json::object{{"Key", "SERVICE"}, {"Values", json::array{"Amazon Bedrock"}}}}}},
+      {"GroupBy", json::array{owner, json::object{{"Type", "DIMENSION"}, {"Key", "RESOURCE_ID"}}}}};
+  Reader reader = open_reader(options.data_dir);
+  json::object answer = cost_and_usage(reader, clock, request, true);
+
+  struct Line {
+    std::string resource;
+    int64_t cost = 0, tokens = 0;
+  };
+  struct Owner {
+    std::vector<Line> lines;
+    int64_t cost = 0, tokens = 0;
+  };
+  std::map<std::string, Owner> owners;
+  bool estimated = false;
+  for (const auto& result : answer.at("ResultsByTime").as_array()) {
+    estimated = estimated || result.at("Estimated").as_bool();
+    for (const auto& group : result.at("Groups").as_array()) {
+      const auto& keys = group.at("Keys").as_array();
+      Owner& o = owners[readable_key(owner, keys[0].as_string(), true)];
+      Line line{std::string(keys[1].as_string()), nano_of(group.at("Metrics"), "UnblendedCost"),
+                std::stoll(std::string(group.at("Metrics").at("UsageQuantity").at("Amount").as_string()))};
+      o.cost += line.cost;
+      o.tokens += line.tokens;
+      o.lines.push_back(std::move(line));
+    }
+  }
+  // Owners by cost, largest first; the untagged remainder last.
+  std::vector<std::pair<std::string, Owner*>> order;
+  for (auto& [name, o] : owners) {
+    std::sort(o.lines.begin(), o.lines.end(), [](const Line& a, const Line& b) { return a.cost > b.cost; });
+    order.emplace_back(name, &o);
+  }
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    if (a.first.empty() != b.first.empty()) return b.first.empty();
+    return a.second->cost > b.second->cost;
+  });
+  const std::string key(owner.at("Key").as_string());
+  const bool is_tag = owner.at("Type") == "TAG";
+  const std::string untagged = is_tag ? "untagged (usage without an active '" + key + "' cost-allocation tag)"
+                                      : "(no " + key + ")";
+  int64_t total_cost = 0, total_tokens = 0;
+  for (const auto& [name, o] : order) {
+    total_cost += o->cost;
+    total_tokens += o->tokens;
+  }
+  const std::string month_text = iso_date(start).substr(0, 7);
+  if (options.format == "json") {
+    json::array list;
+    for (const auto& [name, o] : order) {
+      json::array resources;
+      for (const auto& l : o->lines) {
+        resources.push_back(json::object{{"resource", l.resource}, {"costUsd", costs::format_usd(l.cost)}, {"tokens", l.tokens}});
+      }
+      list.push_back(json::object{{"owner", name},
+                                  {"untagged", name.empty()},
+                                  {"costUsd", costs::format_usd(o->cost)},
+                                  {"tokens", o->tokens},
+                                  {"resources", std::move(resources)}});
+    }
+    out << json::serialize(json::object{{"month", month_text},
+                                        {"by", options.by},
+                                        {"estimated", estimated},
+                                        {"owners", std::move(list)},
+                                        {"totalCostUsd", costs::format_usd(total_cost)},
+                                        {"totalTokens", total_tokens}})
+        << "\n";
+    return 0;
+  }
+  if (options.format == "csv") {
+    out << "month,owner,resource,cost_usd,tokens\n";
+    for (const auto& [name, o] : order) {
+      for (const auto& l : o->lines) {
+        out << month_text << "," << name << "," << l.resource << "," << costs::format_usd(l.cost) << "," << l.tokens
+            << "\n";
+      }
+    }
+    return 0;
+  }
+  out << "Chargeback for " << month_text << " by " << options.by << (estimated ? " (month to date)" : "") << "\n\n";
+  for (const auto& [name, o] : order) {
+    out << fmt::format("{:<92} {:>16} {:>14}\n", name.empty() ? untagged : key + " = " + name, "COST (USD)",
+                       "TOKENS");
+    for (const auto& l : o->lines) {
+      out << fmt::format("  {:<90} {:>16} {:>14}\n", l.resource, costs::format_usd(l.cost), l.tokens);
+    }
+    out << fmt::format("  {:<90} {:>16} {:>14}\n\n", "subtotal", costs::format_usd(o->cost), o->tokens);
+  }
+  if (order.empty()) out << "No usage in " << month_text << ".\n\n";
+  out << fmt::format("{:<92} {:>16} {:>14}\n", "TOTAL", costs::format_usd(total_cost), total_tokens);
+  if (is_tag) {
+    out << "\nA tag counts only where its key was an active cost-allocation tag when the usage happened\n"
+           "(aws ce list-cost-allocation-tags / update-cost-allocation-tags-status; a backfill re-applies it).\n";
+  }
+  return 0;
+}
+
+}  // namespace tollgate::app
