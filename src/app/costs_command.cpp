@@ -14,6 +14,7 @@
 #include "app/usage_command.h"
 #include "catalog/catalog.h"
 #include "costs/cost_allocation_tags.h"
+#include "costs/export.h"
 #include "costs/money.h"
 
 namespace tollgate::app {
@@ -244,16 +245,7 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
   if (options.format != "table" && options.format != "csv" && options.format != "json") {
     throw StartupError("--format must be table, csv or json, not '" + options.format + "'");
   }
-  TimePoint start = costs::month_start(clock.now());
-  if (!options.month.empty()) {
-    int year = 0, month = 0;
-    char tail = 0;
-    if (std::sscanf(options.month.c_str(), "%4d-%2d%c", &year, &month, &tail) != 2 || options.month.size() != 7 ||
-        month < 1 || month > 12) {
-      throw StartupError("--month '" + options.month + "' must be YYYY-MM, e.g. 2026-11");
-    }
-    start = std::chrono::sys_days{std::chrono::year(year) / std::chrono::month(month) / 1};
-  }
+  const TimePoint start = options.month.empty() ? costs::month_start(clock.now()) : parse_month(options.month, "--month");
   const TimePoint end = costs::month_start(start, 1);
   json::object owner = group_definition(options.by, "--by");
   json::object request{
@@ -354,6 +346,51 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
     out << "\nA tag counts only where its key was an active cost-allocation tag when the usage happened\n"
            "(aws ce list-cost-allocation-tags / update-cost-allocation-tags-status; a backfill re-applies it).\n";
   }
+  return 0;
+}
+
+TimePoint parse_month(const std::string& text, const std::string& option) {
+  int year = 0, month = 0;
+  char tail = 0;
+  if (text.size() != 7 || std::sscanf(text.c_str(), "%4d-%2d%c", &year, &month, &tail) != 2 || month < 1 ||
+      month > 12) {
+    throw StartupError(option + " '" + text + "' must be YYYY-MM, e.g. 2026-11");
+  }
+  return std::chrono::sys_days{std::chrono::year(year) / std::chrono::month(month) / 1};
+}
+
+int run_export(const ExportOptions& options, std::ostream& out, std::ostream& progress, const Clock& clock) {
+  costs::ExportRequest request;
+  if (options.format == "cur") {
+    request.format = costs::ExportFormat::Cur2;
+  } else if (options.format == "focus") {
+    request.format = costs::ExportFormat::Focus12;
+  } else {
+    throw StartupError("the export format must be cur (CUR 2.0) or focus (FOCUS 1.2), not '" + options.format + "'");
+  }
+  if (options.out_dir.empty()) throw StartupError("--out DIR is required: the directory to write the export into");
+  request.month = options.month.empty() ? costs::month_start(clock.now()) : parse_month(options.month, "--month");
+  request.directory = options.out_dir;
+  Reader reader = open_reader(options.data_dir);
+  auto timeline = reader.tags->timeline();
+  if (!timeline.ok()) throw StartupError("cannot read the cost-allocation tags: " + timeline.error().message());
+  costs::FactSource source(*reader.ledger, reader.catalog, std::move(timeline).value());
+  const std::string month = iso_date(request.month).substr(0, 7);
+  size_t last_day = 0;
+  request.progress = [&](const costs::ExportProgress& p) {
+    size_t day = (p.hours_done + 23) / 24;
+    if (day == last_day) return;
+    last_day = day;
+    progress << fmt::format("exporting {} {}: day {}/{} of the month, {} rows\n", options.format, month, day,
+                            (p.hours_total + 23) / 24, p.rows)
+             << std::flush;
+  };
+  auto result = costs::write_export(source, request, clock.now());
+  if (!result.ok()) throw StartupError("export failed: " + result.error().message());
+  out << fmt::format("wrote {} rows ({} USD, {} tokens) for {} into {}\n", result->rows,
+                     costs::format_usd(result->cost_nano_usd), result->usage_quantity, month, result->period_directory);
+  for (const auto& f : result->files) out << "  " << f << "\n";
+  out << "  " << result->manifest << "\n";
   return 0;
 }
 

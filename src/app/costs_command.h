@@ -33,4 +33,18 @@ struct ChargebackOptions {
 
 int print_chargeback(const ChargebackOptions& options, std::ostream& out, const Clock& clock);
 
+struct ExportOptions {
+  std::string data_dir = "tollgate-data";
+  std::string format;  // cur | focus
+  std::string month;   // YYYY-MM; default: the current month
+  std::string out_dir;
+};
+
+// Writes the export, with progress on `progress` (a line per day of the month, rewritten in place on a
+// terminal), then prints where the files are.
+int run_export(const ExportOptions& options, std::ostream& out, std::ostream& progress, const Clock& clock);
+
+// YYYY-MM -> the first instant of that month; throws StartupError naming `option`.
+TimePoint parse_month(const std::string& text, const std::string& option);
+
 }  // namespace tollgate::app

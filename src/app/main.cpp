@@ -92,6 +92,19 @@ int main(int argc, char** argv) {
   chargeback->add_option("--month", chargeback_options.month, "YYYY-MM; default: the current month (to date)");
   chargeback->add_option("--format", chargeback_options.format, "table (default), csv or json");
 
+  tollgate::app::ExportOptions export_options;
+  auto* export_command = app.add_subcommand("export", "Write a month's usage as CUR 2.0 or FOCUS 1.2 gzip CSV files "
+                                                      "plus a manifest.");
+  export_command->footer(
+      "Files go to <out>/<cur2|focus1.2>/<YYYY-MM>/part-NNNNN.csv.gz and manifest.json, replacing an earlier\n"
+      "export of that month. One row per hour, account, resource, usage type, operation and active tag set\n"
+      "(doc/costs.md lists the columns). Example:\n"
+      "  tollgate export cur --month 2026-11 --out ./billing");
+  export_command->add_option("format", export_options.format, "cur (CUR 2.0) or focus (FOCUS 1.2)")->required();
+  export_command->add_option("--data", export_options.data_dir, "Data directory of the gateway; default ./tollgate-data");
+  export_command->add_option("--month", export_options.month, "YYYY-MM; default: the current month (to date)");
+  export_command->add_option("--out", export_options.out_dir, "Directory to write into")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -113,6 +126,10 @@ int main(int argc, char** argv) {
     if (costs->parsed()) {
       tollgate::SystemClock clock;
       return tollgate::app::print_costs(costs_options, std::cout, clock);
+    }
+    if (export_command->parsed()) {
+      tollgate::SystemClock clock;
+      return tollgate::app::run_export(export_options, std::cout, std::cerr, clock);
     }
     if (chargeback->parsed()) {
       tollgate::SystemClock clock;

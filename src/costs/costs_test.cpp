@@ -48,7 +48,9 @@ TEST(Money, FormatsNanoUsdExactly) {
   EXPECT_EQ(format_usd(5'000'000'000), "5");
   EXPECT_EQ(format_usd(-25), "-0.000000025");
   EXPECT_EQ(format_usd(std::numeric_limits<int64_t>::min()), "-9223372036.854775808");
-  EXPECT_EQ(format_ratio(250'000'000, 1'000'000'000'000'000, 15), "0.00000025");  // $0.25 per million tokens
+  EXPECT_EQ(format_usd_per_unit(250, 1), "0.00000025");  // $0.25 per million tokens
+  EXPECT_EQ(format_usd_per_unit(1000, 3, 12), "0.000000333333");
+  EXPECT_EQ(format_usd_per_unit(5, 0), "0");
 }
 
 TEST(ActivationTimeline, TheLastChangeAtOrBeforeATimeDecides) {
@@ -277,6 +279,111 @@ TEST(Forecast, ExtendsTheTrendWithAWideningInterval) {
   auto too_short = forecast({1, 2, 3}, 0, {{0, 1}}, 80);
   ASSERT_FALSE(too_short.ok());
   EXPECT_EQ(too_short.error().code(), ErrorCode::DataUnavailable);
+}
+
+}  // namespace
+}  // namespace tollgate::costs
+
+#include <zlib.h>
+
+#include <filesystem>
+
+#include "costs/export.h"
+
+namespace tollgate::costs {
+namespace {
+
+std::vector<std::string> gunzip_lines(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  EXPECT_NE(f, nullptr) << path;
+  std::string text;
+  char buffer[4096];
+  int n;
+  while ((n = gzread(f, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(n));
+  gzclose(f);
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < text.size();) {
+    size_t j = text.find('\n', i);
+    lines.push_back(text.substr(i, j - i));
+    i = j + 1;
+  }
+  return lines;
+}
+
+// Splits one CSV line (RFC 4180 quoting).
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      out.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+int64_t nano_of(const std::string& usd) {
+  auto dot = usd.find('.');
+  std::string fraction = dot == std::string::npos ? "" : usd.substr(dot + 1);
+  fraction.resize(9, '0');
+  return std::stoll(usd.substr(0, dot)) * 1'000'000'000 + std::stoll(fraction);
+}
+
+TEST_F(CostQueryTest, ExportsCurAndFocusRowsThatSumToTheLedger) {
+  add("a", "2026-11-03T10:05:00Z", {{"team", "growth"}, {"cost-center", "cc,42"}}, 100, 1000);
+  add("b", "2026-11-03T10:20:00Z", {{"team", "growth"}, {"cost-center", "cc,42"}}, 200, 2000);
+  add("c", "2026-11-20T23:00:00Z", {}, 400, 4000, "us-west-2", "ConverseStream");
+  add("d", "2026-12-01T00:00:00Z", {}, 800, 8000);  // the next period
+  ActivationTimeline timeline({{"cost-center", {{at("2026-01-01T00:00:00Z"), true}}}});
+  const std::string dir = (std::filesystem::temp_directory_path() / ("tollgate-export-" + std::to_string(getpid()))).string();
+  for (auto format : {ExportFormat::Cur2, ExportFormat::Focus12}) {
+    FactSource source(*ledger_, catalog_, timeline);
+    ExportRequest request;
+    request.format = format;
+    request.month = at("2026-11-01T00:00:00Z");
+    request.directory = dir;
+    request.rows_per_file = 3;
+    std::vector<ExportProgress> progress;
+    request.progress = [&](const ExportProgress& p) { progress.push_back(p); };
+    auto result = write_export(source, request, at("2026-12-04T00:00:00Z"));
+    ASSERT_TRUE(result.ok()) << result.error().message();
+    // a and b share their hour's rows; c has two: 2 + 2 rows.
+    EXPECT_EQ(result->rows, 4);
+    EXPECT_EQ(result->cost_nano_usd, 7003);
+    EXPECT_EQ(result->files.size(), 2u);  // three rows per file
+    EXPECT_EQ(progress.size(), 2u);
+    EXPECT_EQ(progress.back().hours_total, 720u);
+    const auto& columns = export_columns(format);
+    int64_t cost = 0;
+    std::vector<std::string> tags;
+    for (const auto& file : result->files) {
+      auto lines = gunzip_lines(file);
+      EXPECT_EQ(csv_fields(lines[0]).size(), columns.size());
+      for (size_t i = 1; i < lines.size(); ++i) {
+        auto fields = csv_fields(lines[i]);
+        ASSERT_EQ(fields.size(), columns.size()) << lines[i];
+        auto column = [&](std::string_view name) {
+          return fields[std::find(columns.begin(), columns.end(), name) - columns.begin()];
+        };
+        cost += nano_of(column(format == ExportFormat::Cur2 ? "line_item_unblended_cost" : "BilledCost"));
+        tags.push_back(column(format == ExportFormat::Cur2 ? "resource_tags" : "Tags"));
+      }
+    }
+    EXPECT_EQ(cost, 7003);
+    // Only the active key; in CUR under its user_ column name.
+    EXPECT_EQ(tags.front(), format == ExportFormat::Cur2 ? R"({"user_cost_center":"cc,42"})" : R"({"cost-center":"cc,42"})");
+    EXPECT_EQ(tags.back(), "{}");
+    EXPECT_TRUE(std::filesystem::exists(result->manifest));
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ const FactDims* FactSource::dims_of(std::string_view account, std::string_view p
   dims->model_id = model;
   const catalog::FoundationModel* known = catalog_.find_model(model);
   dims->model_name = known ? known->model_name : std::string(model);
+  dims->model_provider = known ? known->provider_name : std::string();
   dims->billing_region = region;
   dims->operation = operation;
   dims->resource_id = profile_arn.empty() ? foundation_model_resource(region, model) : std::string(profile_arn);

@@ -31,6 +31,7 @@ struct FactDims {
   std::string profile_arn;  // empty for a bare model call
   std::string model_id;
   std::string model_name;   // from the catalog; the id when the catalog does not know the model
+  std::string model_provider;  // "Anthropic", ...; empty when the catalog does not know the model
   std::string billing_region;
   std::string operation;    // the runtime API operation: Converse, ConverseStream, InvokeModel, ...
   std::string resource_id;  // the profile ARN, or the foundation model's ARN for a bare model call

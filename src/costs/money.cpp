@@ -3,42 +3,41 @@
 namespace tollgate::costs {
 namespace {
 
-std::string trim_fraction(std::string text) {
-  if (text.find('.') == std::string::npos) return text;
-  while (text.back() == '0') text.pop_back();
-  if (text.back() == '.') text.pop_back();
-  return text;
-}
+__extension__ using uint128 = unsigned __int128;
 
-}  // namespace
-
-std::string format_usd(int64_t nano_usd) {
-  return format_ratio(nano_usd, 1'000'000'000, 9);
-}
-
-std::string format_ratio(int64_t numerator, int64_t denominator, int decimals) {
-  const bool negative = (numerator < 0) != (denominator < 0) && numerator != 0;
-  // Work in unsigned magnitudes (INT64_MIN has no positive counterpart).
-  unsigned __int128 n = numerator < 0 ? -static_cast<unsigned __int128>(numerator) : numerator;
-  unsigned __int128 d = denominator < 0 ? -static_cast<unsigned __int128>(denominator) : denominator;
-  unsigned __int128 whole = n / d;
-  unsigned __int128 rest = n % d;
+// numerator / denominator as a decimal with up to `decimals` digits after the point, trailing zeros dropped.
+std::string format_quotient(bool negative, uint128 numerator, uint128 denominator, int decimals) {
+  uint128 whole = numerator / denominator;
+  uint128 rest = numerator % denominator;
   std::string digits;
   do {
     digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(whole % 10)));
     whole /= 10;
   } while (whole > 0);
-  std::string out = negative ? "-" + digits : digits;
-  if (decimals > 0 && rest != 0) {
-    out += '.';
-    for (int i = 0; i < decimals; ++i) {
-      rest *= 10;
-      out += static_cast<char>('0' + static_cast<int>(rest / d));
-      rest %= d;
-    }
+  std::string fraction;
+  for (int i = 0; i < decimals && rest != 0; ++i) {
+    rest *= 10;
+    fraction += static_cast<char>('0' + static_cast<int>(rest / denominator));
+    rest %= denominator;
   }
-  out = trim_fraction(std::move(out));
-  return out == "-0" ? "0" : out;
+  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+  std::string out = fraction.empty() ? digits : digits + "." + fraction;
+  return negative && out != "0" ? "-" + out : out;
+}
+
+uint128 magnitude(int64_t value) {
+  return value < 0 ? static_cast<uint128>(-(value + 1)) + 1 : static_cast<uint128>(value);  // INT64_MIN too
+}
+
+}  // namespace
+
+std::string format_usd(int64_t nano_usd) {
+  return format_quotient(nano_usd < 0, magnitude(nano_usd), 1'000'000'000, 9);
+}
+
+std::string format_usd_per_unit(int64_t nano_usd, int64_t units, int decimals) {
+  if (units <= 0) return "0";
+  return format_quotient(nano_usd < 0, magnitude(nano_usd), static_cast<uint128>(units) * 1'000'000'000, decimals);
 }
 
 }  // namespace tollgate::costs

@@ -10,8 +10,8 @@ namespace tollgate::costs {
 // 1234567890 -> "1.23456789", 0 -> "0", -5 -> "-0.000000005": every digit, no trailing zeros, no exponent.
 std::string format_usd(int64_t nano_usd);
 
-// A rate with up to `decimals` digits after the point, trailing zeros dropped: `numerator / denominator`
-// USD, exact when the quotient has that many digits (e.g. a price per token from nano-USD per million).
-std::string format_ratio(int64_t numerator, int64_t denominator, int decimals);
+// The USD per unit of `nano_usd` spread over `units` (> 0), with up to `decimals` digits after the point
+// (truncated), trailing zeros dropped: a rate per token, e.g. (250, 1) -> "0.00000025".
+std::string format_usd_per_unit(int64_t nano_usd, int64_t units, int decimals = 15);
 
 }  // namespace tollgate::costs

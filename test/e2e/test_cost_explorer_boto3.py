@@ -11,11 +11,14 @@ Run: TOLLGATE_BINARY=build/tollgate python3 test/e2e/test_cost_explorer_boto3.py
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import gzip
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 from decimal import Decimal
 
@@ -295,6 +298,39 @@ class CostExplorer(unittest.TestCase):
         self.assertIn(HAIKU_ARN, [r["resource"] for r in owners[""]["resources"]])
         self.assertIn("untagged (usage without an active 'team' cost-allocation tag)",
                       self.tollgate("chargeback", "--by", "TAG:team"))
+
+    def test_exported_cur_and_focus_files_total_what_get_cost_and_usage_answers(self):
+        month = today().strftime("%Y-%m")
+        first = today().replace(day=1)
+        next_first = (first + dt.timedelta(days=32)).replace(day=1)
+        response = self.ce.get_cost_and_usage(TimePeriod={"Start": first.isoformat(), "End": next_first.isoformat()},
+                                              Granularity="MONTHLY", Metrics=["UnblendedCost", "UsageQuantity"])
+        expected = response["ResultsByTime"][0]["Total"]
+        with tempfile.TemporaryDirectory() as out:
+            for fmt, cost_column, amount_column, tags_column in (
+                    ("cur", "line_item_unblended_cost", "line_item_usage_amount", "resource_tags"),
+                    ("focus", "BilledCost", "ConsumedQuantity", "Tags")):
+                self.tollgate("export", fmt, "--month", month, "--out", out)
+                folder = os.path.join(out, "cur2" if fmt == "cur" else "focus1.2", month)
+                manifest = json.load(open(os.path.join(folder, "manifest.json")))
+                cost = tokens = rows = 0
+                tag_values = set()
+                for part in manifest["files"]:
+                    with gzip.open(os.path.join(folder, part["path"]), "rt", newline="") as f:
+                        reader = csv.DictReader(f)
+                        self.assertEqual(reader.fieldnames, manifest["columns"])
+                        for row in reader:
+                            cost += nano(row[cost_column])
+                            tokens += int(row[amount_column])
+                            rows += 1
+                            tag_values.update(json.loads(row[tags_column]).items())
+                self.assertEqual(cost, nano(expected["UnblendedCost"]["Amount"]), fmt)
+                self.assertEqual(tokens, int(expected["UsageQuantity"]["Amount"]), fmt)
+                self.assertEqual(rows, manifest["rows"])
+                # Only the active key (team) reaches the files; cost-center was never activated.
+                team_key = "user_team" if fmt == "cur" else "team"
+                self.assertTrue(tag_values <= {(team_key, "growth"), (team_key, "search")}, tag_values)
+                self.assertIn((team_key, "growth"), tag_values)
 
     # ---- the other reads ----
 
