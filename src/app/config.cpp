@@ -197,7 +197,7 @@ Config load_config(const std::string& path) {
   check_known_keys(path, root, {"listen", "data_dir", "default_region", "principals", "api_keys", "io_threads",
                                 "max_header_bytes", "control_plane_body_bytes", "runtime_body_bytes", "idle_timeout_ms",
                                 "body_timeout_ms", "shutdown_grace_ms", "log_level", "ledger", "providers",
-                                "simulator", "prices", "cost_explorer"});
+                                "simulator", "prices", "cost_explorer", "exports"});
   if (root["listen"]) apply_listen(c, scalar<std::string>(path, root["listen"], "listen"));
   if (root["data_dir"]) c.data_dir = scalar<std::string>(path, root["data_dir"], "data_dir");
   if (root["default_region"]) c.default_region = scalar<std::string>(path, root["default_region"], "default_region");
@@ -233,6 +233,30 @@ Config load_config(const std::string& path) {
     if (ce["page_size"]) {
       c.cost_explorer_page_size = scalar<size_t>(path, ce["page_size"], "page_size");
       if (c.cost_explorer_page_size == 0) throw StartupError(where(path, ce["page_size"]) + ": page_size must be at least 1");
+    }
+  }
+  if (const auto& exports = root["exports"]) {
+    if (!exports.IsMap()) throw StartupError(where(path, exports) + ": 'exports' must be a mapping");
+    check_known_keys(path, exports, {"directory", "formats", "interval_minutes"});
+    if (!exports["directory"]) throw StartupError(where(path, exports) + ": 'exports' needs a directory");
+    c.exports.directory = scalar<std::string>(path, exports["directory"], "directory");
+    if (const auto& formats = exports["formats"]) {
+      if (!formats.IsSequence() || formats.size() == 0) {
+        throw StartupError(where(path, formats) + ": formats must be a list of cur and/or focus");
+      }
+      c.exports.formats.clear();
+      for (const auto& f : formats) {
+        std::string format = scalar<std::string>(path, f, "formats");
+        if (format != "cur" && format != "focus") {
+          throw StartupError(where(path, f) + ": unknown export format '" + format + "' (use cur or focus)");
+        }
+        c.exports.formats.push_back(format);
+      }
+    }
+    if (exports["interval_minutes"]) {
+      int64_t minutes = scalar<int64_t>(path, exports["interval_minutes"], "interval_minutes");
+      if (minutes < 1) throw StartupError(where(path, exports["interval_minutes"]) + ": interval_minutes must be >= 1");
+      c.exports.interval = std::chrono::minutes(minutes);
     }
   }
   if (const auto& providers = root["providers"]) {

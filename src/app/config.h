@@ -54,6 +54,13 @@ struct PriceConfig {
   std::string location;  // FILE:LINE:COLUMN of the item, for errors
 };
 
+// Scheduled exports (doc/costs.md, "Exports"): off while `directory` is empty.
+struct ExportsConfig {
+  std::string directory;
+  std::vector<std::string> formats = {"cur", "focus"};  // cur | focus
+  std::chrono::minutes interval{60};
+};
+
 struct Config {
   std::string listen_address = kDefaultAddress;
   uint16_t listen_port = kDefaultPort;
@@ -66,6 +73,7 @@ struct Config {
   size_t control_plane_body_bytes = 1024 * 1024;
   size_t runtime_body_bytes = 25 * 1024 * 1024;
   size_t cost_explorer_page_size = 500;  // groups per GetCostAndUsage page
+  ExportsConfig exports;
   bool ledger_fsync = false;  // fsync every group commit (power-loss safe) instead of WAL's crash safety
   std::vector<ProviderConfig> providers;
   SimulatorConfig simulator;

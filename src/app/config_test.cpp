@@ -115,3 +115,23 @@ TEST(Config, RefusesIncompleteProvidersAndPrices) {
 
 }  // namespace
 }  // namespace tollgate::app
+
+namespace tollgate::app {
+namespace {
+
+TEST(Config, ReadsCostExplorerAndExports) {
+  Config c = load_config(write_temp("cost_explorer:\n  page_size: 7\nexports:\n  directory: /tmp/billing\n"
+                                    "  formats: [focus]\n  interval_minutes: 5\n"));
+  EXPECT_EQ(c.cost_explorer_page_size, 7u);
+  EXPECT_EQ(c.exports.directory, "/tmp/billing");
+  EXPECT_EQ(c.exports.formats, std::vector<std::string>{"focus"});
+  EXPECT_EQ(c.exports.interval, std::chrono::minutes(5));
+  EXPECT_TRUE(default_config().exports.directory.empty());
+  expect_error("exports:\n  formats: [cur]\n", "needs a directory");
+  expect_error("exports:\n  directory: x\n  formats: [csv]\n", "unknown export format 'csv'");
+  expect_error("exports:\n  directory: x\n  interval_minutes: 0\n", "interval_minutes");
+  expect_error("cost_explorer:\n  page_size: 0\n", "page_size");
+}
+
+}  // namespace
+}  // namespace tollgate::app

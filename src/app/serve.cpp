@@ -10,6 +10,7 @@
 #include "api/gateway.h"
 #include "api/runtime/runtime_api.h"
 #include "app/providers.h"
+#include "app/scheduled_exports.h"
 #include "auth/authenticator.h"
 #include "catalog/catalog.h"
 #include "costs/cost_allocation_tags.h"
@@ -98,6 +99,17 @@ int serve(const Config& config) {
   options.idle_timeout = config.idle_timeout;
   options.body_timeout = config.body_timeout;
   options.shutdown_grace = config.shutdown_grace;
+  std::unique_ptr<ScheduledExports> exports;
+  if (!config.exports.directory.empty()) {
+    ScheduledExportsOptions export_options{(std::filesystem::absolute(config.exports.directory)).string(), {},
+                                           config.exports.interval};
+    for (const auto& f : config.exports.formats) {
+      export_options.formats.push_back(f == "cur" ? costs::ExportFormat::Cur2 : costs::ExportFormat::Focus12);
+    }
+    exports = std::make_unique<ScheduledExports>(std::move(export_options), ledger, *cost_allocation_tags, catalog,
+                                                 clock);
+    exports->start();
+  }
   http::Server server(options, gateway);
   server.listen();
 
@@ -105,6 +117,7 @@ int serve(const Config& config) {
                                                                             : config.listen_address;
   print_banner(config, "http://" + host + ":" + std::to_string(server.port()), data_dir);
   server.run(/*handle_signals=*/true);
+  exports.reset();
   ledger.close();
   spdlog::info("stopped");
   return 0;

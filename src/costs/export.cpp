@@ -265,6 +265,10 @@ const std::vector<std::string_view>& export_columns(ExportFormat format) {
   return format == ExportFormat::Cur2 ? kCurColumns : kFocusColumns;
 }
 
+std::string period_directory(const std::string& directory, ExportFormat format, TimePoint month) {
+  return (fs::path(directory) / std::string(to_string(format)) / timestamp(month).substr(0, 7)).string();
+}
+
 std::string cur_tag_column(std::string_view key) {
   std::string out = "user_";
   for (char c : key) {
@@ -280,7 +284,7 @@ Result<ExportResult> write_export(FactSource& source, const ExportRequest& reque
   const TimePoint end = month_start(start, 1);
   const std::string month = timestamp(start).substr(0, 7);
   ExportResult result;
-  fs::path dir = fs::path(request.directory) / std::string(to_string(request.format)) / month;
+  fs::path dir = period_directory(request.directory, request.format, start);
   fs::path staging = dir;
   staging += ".partial";
   std::error_code ec;

@@ -48,6 +48,9 @@ struct ExportResult {
   int64_t usage_quantity = 0;
 };
 
+// <directory>/<cur2|focus1.2>/<YYYY-MM>: where the export of the month starting at `month` goes.
+std::string period_directory(const std::string& directory, ExportFormat format, TimePoint month);
+
 // The columns of each format, in file order.
 const std::vector<std::string_view>& export_columns(ExportFormat format);
 
