@@ -16,18 +16,13 @@
 #include "costs/cost_allocation_tags.h"
 #include "costs/export.h"
 #include "costs/money.h"
+#include "core/time_format.h"
 
 namespace tollgate::app {
 namespace {
 
 namespace json = boost::json;
 using std::chrono::days;
-
-std::string iso_date(TimePoint t) {
-  std::chrono::year_month_day d{std::chrono::floor<days>(t)};
-  return fmt::format("{:04d}-{:02d}-{:02d}", static_cast<int>(d.year()), static_cast<unsigned>(d.month()),
-                     static_cast<unsigned>(d.day()));
-}
 
 // "TAG:team" -> {"Type": "TAG", "Key": "team"}
 json::object group_definition(const std::string& text, const std::string& option) {
@@ -144,8 +139,8 @@ int print_costs(const CostsOptions& options, std::ostream& out, const Clock& clo
   if (options.group_by.size() > 2) throw StartupError("at most two --group-by (Cost Explorer's limit)");
   const TimePoint now = clock.now();
   json::object request{
-      {"TimePeriod", json::object{{"Start", options.from.empty() ? iso_date(costs::month_start(now)) : options.from},
-                                  {"End", options.to.empty() ? iso_date(now + days(1)) : options.to}}},
+      {"TimePeriod", json::object{{"Start", options.from.empty() ? format_date(costs::month_start(now)) : options.from},
+                                  {"End", options.to.empty() ? format_date(now + days(1)) : options.to}}},
       {"Granularity", options.granularity},
       {"Metrics", json::array{"UnblendedCost", "UsageQuantity"}}};
   json::array group_by;
@@ -249,7 +244,7 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
   const TimePoint end = costs::month_start(start, 1);
   json::object owner = group_definition(options.by, "--by");
   json::object request{
-      {"TimePeriod", json::object{{"Start", iso_date(start)}, {"End", iso_date(end)}}},
+      {"TimePeriod", json::object{{"Start", format_date(start)}, {"End", format_date(end)}}},
       {"Granularity", "MONTHLY"},
       {"Metrics", json::array{"UnblendedCost", "UsageQuantity"}},
       {"Filter", json::object{{"Dimensions", json::object{{"Key", "SERVICE"}, {"Values", json::array{"Amazon Bedrock"}}}}}},
@@ -298,7 +293,7 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
     total_cost += o->cost;
     total_tokens += o->tokens;
   }
-  const std::string month_text = iso_date(start).substr(0, 7);
+  const std::string month_text = format_date(start).substr(0, 7);
   if (options.format == "json") {
     json::array list;
     for (const auto& [name, o] : order) {
@@ -375,7 +370,7 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& pr
   auto timeline = reader.tags->timeline();
   if (!timeline.ok()) throw StartupError("cannot read the cost-allocation tags: " + timeline.error().message());
   costs::FactSource source(*reader.ledger, reader.catalog, std::move(timeline).value());
-  const std::string month = iso_date(request.month).substr(0, 7);
+  const std::string month = format_date(request.month).substr(0, 7);
   size_t last_day = 0;
   request.progress = [&](const costs::ExportProgress& p) {
     size_t day = (p.hours_done + 23) / 24;

@@ -6,6 +6,7 @@
 
 #include "app/config.h"
 #include "app/costs_command.h"
+#include "app/generate_command.h"
 #include "app/serve.h"
 #include "app/usage_command.h"
 #include "core/error.h"
@@ -105,6 +106,24 @@ int main(int argc, char** argv) {
   export_command->add_option("--month", export_options.month, "YYYY-MM; default: the current month (to date)");
   export_command->add_option("--out", export_options.out_dir, "Directory to write into")->required();
 
+  tollgate::app::GenerateOptions generate_options;
+  std::string activate;
+  auto* generate = app.add_subcommand("generate-usage", "Write synthetic, priced, tagged usage records into a ledger "
+                                                        "(benchmarks and demos).");
+  generate->footer(
+      "Profiles are spread over six priced models and three Regions, tagged team, cost-center, env and app (every\n"
+      "tenth untagged); records are spread evenly over [--from, --to) in time order, log-normal token counts, a fifth with cache\n"
+      "reads. The same seed gives the same records. Example:\n"
+      "  tollgate generate-usage --data ./demo --records 1000000 --from 2026-11-01 --to 2026-12-01 --activate team");
+  generate->add_option("--data", generate_options.data_dir, "Data directory (created if needed); default ./tollgate-data");
+  generate->add_option("--records", generate_options.records, "How many records; default 100000");
+  generate->add_option("--from", generate_options.from, "First day, YYYY-MM-DD; default: the first of last month");
+  generate->add_option("--to", generate_options.to, "Day after the last (exclusive); default: the first of this month");
+  generate->add_option("--profiles", generate_options.profiles, "Application inference profiles; default 100");
+  generate->add_option("--seed", generate_options.seed, "Random seed; default 1");
+  generate->add_option("--account", generate_options.account, "Account id; default 123456789012");
+  generate->add_option("--activate", activate, "Comma-separated tag keys to activate as cost-allocation tags from --from");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -126,6 +145,15 @@ int main(int argc, char** argv) {
     if (costs->parsed()) {
       tollgate::SystemClock clock;
       return tollgate::app::print_costs(costs_options, std::cout, clock);
+    }
+    if (generate->parsed()) {
+      for (size_t i = 0; i < activate.size();) {
+        size_t comma = std::min(activate.find(',', i), activate.size());
+        if (comma > i) generate_options.activate.push_back(activate.substr(i, comma - i));
+        i = comma + 1;
+      }
+      tollgate::SystemClock clock;
+      return tollgate::app::generate_usage(generate_options, std::cout, clock);
     }
     if (export_command->parsed()) {
       tollgate::SystemClock clock;

@@ -20,6 +20,21 @@ std::string format_iso8601(TimePoint t) {
   return buf;
 }
 
+std::string format_date_time(TimePoint t) {
+  auto s = floor<seconds>(t);
+  auto day = floor<days>(s);
+  year_month_day ymd{day};
+  hh_mm_ss hms{s - day};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ldZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
+                static_cast<long>(hms.seconds().count()));
+  return buf;
+}
+
+std::string format_date(TimePoint t) { return format_date_time(t).substr(0, 10); }
+
 std::string format_amz_date(TimePoint t) {
   auto s = time_point_cast<seconds>(t);
   auto day = floor<days>(s);

@@ -158,9 +158,18 @@ Result<std::vector<CostPeriod>> run_cost_query(FactSource& source, const CostQue
   std::vector<std::unordered_map<size_t, Amounts>> sums(periods.size());
 
   size_t period = 0;
+  FactShape last_shape{};
+  const Decision* last_decision = nullptr;  // unordered_map values keep their address
   auto status = source.scan(query.start, query.end, query.account, [&](const Fact& fact) {
     while (period + 1 < periods.size() && fact.hour >= periods[period].end) ++period;  // facts come in hour order
     FactShape shape{fact.dims, fact.tags, fact.token_type};
+    if (last_decision && shape == last_shape) {  // consecutive facts mostly repeat the shape before
+      Amounts amounts{fact.cost_nano_usd, fact.tokens};
+      if (!last_decision->kept) return;
+      periods[period].total += amounts;
+      if (!query.group_by.empty()) sums[period][last_decision->group] += amounts;
+      return;
+    }
     auto it = decisions.find(shape);
     if (it == decisions.end()) {
       Decision d{!query.filter || query.filter->matches(fact), 0};
@@ -173,6 +182,8 @@ Result<std::vector<CostPeriod>> run_cost_query(FactSource& source, const CostQue
       }
       it = decisions.emplace(shape, d).first;
     }
+    last_shape = shape;
+    last_decision = &it->second;
     if (!it->second.kept) return;
     Amounts amounts{fact.cost_nano_usd, fact.tokens};
     periods[period].total += amounts;

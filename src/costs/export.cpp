@@ -10,6 +10,7 @@
 #include <fstream>
 #include <unordered_map>
 
+#include "core/time_format.h"
 #include "costs/money.h"
 #include "costs/usage_type.h"
 
@@ -48,14 +49,6 @@ const std::vector<std::string_view> kFocusColumns = {
     "SubAccountType", "Tags"};
 
 constexpr std::string_view kIssuer = "tollgate";  // who issues these charges: the gateway's operator
-
-std::string timestamp(TimePoint t) {
-  auto day = std::chrono::year_month_day(std::chrono::floor<days>(t));
-  auto seconds = std::chrono::floor<std::chrono::seconds>(t - std::chrono::floor<days>(t)).count();
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z", static_cast<int>(day.year()),
-                     static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day()), seconds / 3600,
-                     seconds / 60 % 60, seconds % 60);
-}
 
 std::string json_string(std::string_view text) {
   std::string out = "\"";
@@ -173,7 +166,7 @@ std::string cur_line(const RowContext& row) {
   const std::string& usage_type = d.usage_types[static_cast<size_t>(row.key.token_type)];
   const std::string cost = format_usd(row.sums.cost);
   const std::string rate = format_usd_per_unit(row.sums.cost, row.sums.tokens);
-  const std::string start = timestamp(row.hour), end = timestamp(row.hour + std::chrono::hours(1));
+  const std::string start = format_date_time(row.hour), end = format_date_time(row.hour + std::chrono::hours(1));
   std::vector<std::pair<std::string, std::string>> tags;
   for (const auto& tag : *row.key.tags) tags.emplace_back(cur_tag_column(tag.key), tag.value);
   const std::string sku = fmt::format("{:016X}", fnv1a(std::string(kServiceCode) + usage_type + std::string(d.billing_operation)));
@@ -188,8 +181,8 @@ std::string cur_line(const RowContext& row) {
                                            {"provider", d.model_provider},
                                            {"api_operation", d.operation}});
   // Named, so that every view below points into a string that outlives the array.
-  const std::string interval = start + "/" + end, period_end = timestamp(row.period_end),
-                    period_start = timestamp(row.period_start), tokens = std::to_string(row.sums.tokens),
+  const std::string interval = start + "/" + end, period_end = format_date_time(row.period_end),
+                    period_start = format_date_time(row.period_start), tokens = std::to_string(row.sums.tokens),
                     resource_tags = json_object(tags);
   const std::string_view values[] = {
       id, interval, "Anniversary", "AWS", period_end, period_start, "", kIssuer, d.account_id, d.account_id, "",
@@ -221,8 +214,8 @@ std::string focus_line(const RowContext& row) {
   std::string meter(token_words(row.key.token_type));
   meter[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(meter[0])));
   // Named, so that every view below points into a string that outlives the array.
-  const std::string period_end = timestamp(row.period_end), period_start = timestamp(row.period_start),
-                    charge_end = timestamp(row.hour + std::chrono::hours(1)), charge_start = timestamp(row.hour),
+  const std::string period_end = format_date_time(row.period_end), period_start = format_date_time(row.period_start),
+                    charge_end = format_date_time(row.hour + std::chrono::hours(1)), charge_start = format_date_time(row.hour),
                     tags_json = json_object(tags);
   const std::string_view values[] = {
       "",                                  // AvailabilityZone
@@ -266,7 +259,7 @@ const std::vector<std::string_view>& export_columns(ExportFormat format) {
 }
 
 std::string period_directory(const std::string& directory, ExportFormat format, TimePoint month) {
-  return (fs::path(directory) / std::string(to_string(format)) / timestamp(month).substr(0, 7)).string();
+  return (fs::path(directory) / std::string(to_string(format)) / format_date_time(month).substr(0, 7)).string();
 }
 
 std::string cur_tag_column(std::string_view key) {
@@ -282,7 +275,7 @@ Result<ExportResult> write_export(FactSource& source, const ExportRequest& reque
   const TimePoint start = month_start(request.month);
   if (start != request.month) return Error(ErrorCode::Validation, "An export's billing period starts on the first of a month.");
   const TimePoint end = month_start(start, 1);
-  const std::string month = timestamp(start).substr(0, 7);
+  const std::string month = format_date_time(start).substr(0, 7);
   ExportResult result;
   fs::path dir = period_directory(request.directory, request.format, start);
   fs::path staging = dir;
@@ -360,9 +353,9 @@ Result<ExportResult> write_export(FactSource& source, const ExportRequest& reque
 
   std::string manifest = "{\"format\":" + json_string(request.format == ExportFormat::Cur2 ? "CUR 2.0" : "FOCUS 1.2") +
                          ",\"billingPeriod\":" + json_string(month) +
-                         ",\"billingPeriodStart\":" + json_string(timestamp(start)) +
-                         ",\"billingPeriodEnd\":" + json_string(timestamp(end)) +
-                         ",\"generatedAt\":" + json_string(timestamp(now)) + ",\"complete\":" +
+                         ",\"billingPeriodStart\":" + json_string(format_date_time(start)) +
+                         ",\"billingPeriodEnd\":" + json_string(format_date_time(end)) +
+                         ",\"generatedAt\":" + json_string(format_date_time(now)) + ",\"complete\":" +
                          (now >= end ? "true" : "false") + ",\"compression\":\"GZIP\",\"columns\":[";
   for (size_t i = 0; i < columns.size(); ++i) manifest += (i ? "," : "") + json_string(columns[i]);
   manifest += "],\"files\":[";

@@ -102,30 +102,44 @@ Status FactSource::scan(TimePoint since, TimePoint until, const std::optional<st
   query.account_id = account;
   TimePoint current_hour{};
   bool current_is_split = false;
+  size_t hour_epoch = 0;
+  std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t> last_dims_key{};
+  const FactDims* last_dims = nullptr;
+  std::pair<int64_t, size_t> last_tags_key{};
+  const std::vector<Tag>* last_tags = nullptr;
   auto status = ledger_.for_each_rollup(query, [&](const ledger::RollupRowView& row) {
     TimePoint hour = from_ms(row.hour_ms);
     if (hour != current_hour) {
       flush_split_before(hour);
       current_hour = hour;
       current_is_split = timeline_.split_hours().count(hour) > 0;
+      hour_epoch = timeline_.epoch(hour);
     }
     if (current_is_split) return;  // read from the records instead
+    // Consecutive rows mostly share their dimensions: look up only what changed.
     auto key = std::make_tuple(row.account_key, row.profile_arn_key, row.model_key, row.billing_region_key,
                                row.operation_key);
-    auto found = dims_by_keys_.find(key);
-    const FactDims* dims;
-    if (found != dims_by_keys_.end()) {
-      dims = found->second;
-    } else {
-      dims = dims_of(row.account_id, row.profile_arn, row.model_id, row.billing_region, row.operation);
-      dims_by_keys_.emplace(key, dims);
+    if (key != last_dims_key || !last_dims) {
+      auto found = dims_by_keys_.find(key);
+      if (found == dims_by_keys_.end()) {
+        found = dims_by_keys_
+                    .emplace(key, dims_of(row.account_id, row.profile_arn, row.model_id, row.billing_region,
+                                          row.operation))
+                    .first;
+      }
+      last_dims_key = key;
+      last_dims = found->second;
     }
-    auto tags_key = std::make_pair(row.tag_set_key, timeline_.epoch(hour));
-    auto tags = tags_by_key_.find(tags_key);
-    if (tags == tags_by_key_.end()) {
-      tags = tags_by_key_.emplace(tags_key, tags_of(std::string(row.tag_set), hour)).first;
+    auto tags_key = std::make_pair(row.tag_set_key, hour_epoch);
+    if (tags_key != last_tags_key || !last_tags) {
+      auto found = tags_by_key_.find(tags_key);
+      if (found == tags_by_key_.end()) {
+        found = tags_by_key_.emplace(tags_key, tags_of(std::string(row.tag_set), hour)).first;
+      }
+      last_tags_key = tags_key;
+      last_tags = found->second;
     }
-    visit(Fact{hour, dims, tags->second, row.usage_type, row.tokens, row.cost_nano_usd});
+    visit(Fact{hour, last_dims, last_tags, row.usage_type, row.tokens, row.cost_nano_usd});
   });
   TOLLGATE_TRY(status);
   flush_split_before(TimePoint::max());

@@ -13,6 +13,7 @@
 
 #include "api/json_body.h"
 #include "core/base64.h"
+#include "core/time_format.h"
 #include "costs/cost_query.h"
 #include "costs/facts.h"
 #include "costs/forecast.h"
@@ -86,18 +87,6 @@ Result<const json::object*> required_object(const json::object& obj, std::string
 }
 
 // ---- times ----
-
-std::string format_date(TimePoint t) {
-  auto day = std::chrono::year_month_day(std::chrono::floor<days>(t));
-  return fmt::format("{:04d}-{:02d}-{:02d}", static_cast<int>(day.year()), static_cast<unsigned>(day.month()),
-                     static_cast<unsigned>(day.day()));
-}
-
-std::string format_date_time(TimePoint t) {
-  auto since_midnight = std::chrono::floor<std::chrono::seconds>(t - std::chrono::floor<days>(t)).count();
-  return format_date(t) + fmt::format("T{:02d}:{:02d}:{:02d}Z", since_midnight / 3600, since_midnight / 60 % 60,
-                                      since_midnight % 60);
-}
 
 // "2026-11-01" or "2026-11-01T10:00:00Z" (YearMonthDay); nullopt when malformed or not a real date.
 std::optional<TimePoint> parse_year_month_day(std::string_view text) {

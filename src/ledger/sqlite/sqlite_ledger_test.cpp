@@ -672,7 +672,9 @@ TEST(SqliteLedger, ForEachRollupStreamsWhatRollupsReturnsWithStableKeys) {
                    row.tokens,
                    row.cost_nano_usd,
                    row.records};
-    if (!scanned.empty()) EXPECT_LE(scanned.back().hour, r.hour) << "rows come in hour order";
+    if (!scanned.empty()) {
+      EXPECT_LE(scanned.back().hour, r.hour) << "rows come in hour order";
+    }
     auto [it, inserted] = tag_set_keys.emplace(r.tag_set, row.tag_set_key);
     EXPECT_EQ(it->second, row.tag_set_key) << "one key per text";
     scanned.push_back(std::move(r));

@@ -120,6 +120,8 @@ class Statement {
   bool constraint_failed() const { return constraint_failed_; }
 
   std::string text(int column) const;
+  // The column's text without a copy: valid until the next step, reset or column access of another type.
+  std::string_view text_view(int column) const;
   int64_t integer(int column) const;
   bool is_null(int column) const;
   bool is_blob(int column) const;
