@@ -261,6 +261,8 @@ class CostExplorer(unittest.TestCase):
         self.assertIn("exactly one", bad(Filter={}))
         self.assertIn("metric", bad(Metrics=["Dollars"]))
         bad(Granularity="WEEKLY")
+        self.assertIn("narrow the TimePeriod", bad(TimePeriod={"Start": "2020-01-01", "End": "2026-01-01"},
+                                                   Granularity="HOURLY"))
         self.assertEqual(len(self.records()), 6)
 
     # ---- the command line ----

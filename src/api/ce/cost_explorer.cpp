@@ -31,6 +31,9 @@ using std::chrono::days;
 using std::chrono::hours;
 
 constexpr int kMaxExpressionDepth = 16;
+// Results per request at most (AWS bounds hourly data to 14 days): a period of centuries by the hour would
+// otherwise be millions of empty results.
+constexpr int64_t kMaxPeriods = 10'000;
 
 // Cost Explorer's whole Dimension enum (the service model's), for the error an unknown name gets.
 constexpr std::array<std::string_view, 35> kAwsDimensions = {
@@ -132,6 +135,21 @@ Result<Period> parse_time_period(const json::object& request) {
   }
   if (*start >= *end) return invalid("Start date (and hour) should be before end date (and hour)");
   return Period{*start, *end, start_text->size() > 10 || end_text->size() > 10};
+}
+
+Status check_period_count(const Period& period, costs::Granularity granularity) {
+  const auto span = period.end - period.start;
+  int64_t count = 0;
+  switch (granularity) {
+    case costs::Granularity::Hourly: count = std::chrono::ceil<hours>(span).count(); break;
+    case costs::Granularity::Daily: count = std::chrono::ceil<days>(span).count() + 1; break;
+    case costs::Granularity::Monthly: count = std::chrono::ceil<days>(span).count() / 28 + 2; break;
+  }
+  if (count > kMaxPeriods) {
+    return invalid("The TimePeriod holds more than " + std::to_string(kMaxPeriods) +
+                   " periods at this Granularity: narrow the TimePeriod or use a coarser Granularity.");
+  }
+  return {};
 }
 
 Result<costs::Granularity> parse_granularity(const json::object& request, bool hourly_allowed = true) {
@@ -473,6 +491,7 @@ Result<ValueList> page_of_values(std::map<std::string, costs::Amounts> all, cons
 Result<std::map<std::string, costs::Amounts>> totals_by(costs::FactSource& source, const Period& period,
                                                        const std::optional<std::string>& account,
                                                        std::optional<Expression> filter, GroupKey key) {
+  TOLLGATE_TRY(check_period_count(period, costs::Granularity::Monthly));
   costs::CostQuery query;
   query.start = period.start;
   query.end = period.end;
@@ -513,6 +532,7 @@ Result<json::object> CostExplorer::get_cost_and_usage(const json::object& reques
   TOLLGATE_TRY(period);
   auto granularity = parse_granularity(request);
   TOLLGATE_TRY(granularity);
+  TOLLGATE_TRY(check_period_count(*period, *granularity));
   auto filter = parse_filter(request, with_resources, with_resources);
   TOLLGATE_TRY(filter);
   auto group_by = parse_group_by(request, with_resources);
