@@ -84,15 +84,22 @@ std::map<std::string, int64_t> sql_by_tag_set(const std::string& ledger_path, in
   return out;
 }
 
+// A data directory's ledger and cost-allocation tags, read-only, as `tollgate costs` opens them.
+struct DataDir {
+  explicit DataDir(const std::string& dir)
+      : ledger_path((std::filesystem::path(dir) / "ledger.db").string()),
+        ledger(ledger::sqlite::SqliteLedgerOptions{ledger_path, false, 1024, std::chrono::milliseconds(2), true}),
+        tags(costs::CostAllocationTags::open((std::filesystem::path(dir) / "billing.db").string(), true)) {}
+  std::string ledger_path;
+  ledger::sqlite::SqliteLedger ledger;
+  std::unique_ptr<costs::CostAllocationTags> tags;
+  catalog::Catalog catalog = catalog::Catalog::embedded();
+};
+
 int query(const std::string& dir, int runs) {
-  ledger::sqlite::SqliteLedgerOptions options;
-  options.path = (std::filesystem::path(dir) / "ledger.db").string();
-  options.read_only = true;
-  ledger::sqlite::SqliteLedger ledger(options);
-  auto tags = costs::CostAllocationTags::open((std::filesystem::path(dir) / "billing.db").string(), true);
-  auto catalog = catalog::Catalog::embedded();
+  DataDir data(dir);
   SystemClock clock;
-  api::ce::CostExplorer ce(ledger, *tags, catalog, clock, {100'000, 1 << 20});
+  api::ce::CostExplorer ce(data.ledger, *data.tags, data.catalog, clock, {100'000, 1 << 20});
   auto request = [](std::string_view granularity, bool grouped) {
     json::object r{{"TimePeriod", json::object{{"Start", kStart}, {"End", kEnd}}},
                    {"Granularity", granularity},
@@ -106,7 +113,7 @@ int query(const std::string& dir, int runs) {
 
   int64_t sql_total = 0, records = 0;
   auto sql_start = Clock::now();
-  auto reference = sql_by_tag_set(options.path, sql_total, records);
+  auto reference = sql_by_tag_set(data.ledger_path, sql_total, records);
   const double sql_ms = ms_since(sql_start);
   fmt::print("ledger: {} records in {} .. {}, {} USD; {} tag sets\n", records, kStart, kEnd,
              costs::format_usd(sql_total), reference.size());
@@ -160,14 +167,9 @@ int query(const std::string& dir, int runs) {
 }
 
 int export_month(const std::string& dir, const std::string& out) {
-  ledger::sqlite::SqliteLedgerOptions options;
-  options.path = (std::filesystem::path(dir) / "ledger.db").string();
-  options.read_only = true;
-  ledger::sqlite::SqliteLedger ledger(options);
-  auto tags = costs::CostAllocationTags::open((std::filesystem::path(dir) / "billing.db").string(), true);
-  auto catalog = catalog::Catalog::embedded();
-  auto timeline = tags->timeline();
-  costs::FactSource source(ledger, catalog, std::move(timeline).value());
+  DataDir data(dir);
+  auto timeline = data.tags->timeline();
+  costs::FactSource source(data.ledger, data.catalog, std::move(timeline).value());
   const long rss_before = peak_rss_kib();
   for (auto format : {costs::ExportFormat::Cur2, costs::ExportFormat::Focus12}) {
     costs::ExportRequest request;

@@ -13,6 +13,8 @@
 #include "api/ce/cost_explorer.h"
 #include "app/usage_command.h"
 #include "catalog/catalog.h"
+#include "core/arn.h"
+#include "store/sqlite/sqlite_profile_store.h"
 #include "costs/cost_allocation_tags.h"
 #include "costs/export.h"
 #include "costs/money.h"
@@ -125,6 +127,29 @@ std::string readable_key(const json::value& definition, std::string_view key, bo
   return value.empty() && !csv ? "(untagged)" : value;
 }
 
+// A CSV field, quoted when it must be (RFC 4180).
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string quoted = "\"";
+  for (char c : s) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+// The data directory's profile store, for profile names; null when it has none.
+std::unique_ptr<store::ProfileStore> open_profiles(const std::string& data_dir) {
+  auto path = std::filesystem::path(data_dir) / "tollgate.db";
+  return std::filesystem::exists(path) ? store::sqlite::open_profile_store(path.string()) : nullptr;
+}
+
+// The name of the application profile `arn`; empty when the resource is not an application profile or the
+// store no longer has it (a deleted profile keeps its usage).
+std::string profile_name(store::ProfileStore* profiles, std::string_view arn) {
+  auto parsed = parse_arn(arn);
+  if (!profiles || !parsed || parsed->resource_type != "application-inference-profile") return "";
+  auto found = profiles->find(store::ProfileKey{parsed->account, parsed->region, parsed->resource_id});
+  return found.ok() && found->has_value() ? (*found)->name : "";
+}
+
 std::string period_label(const json::value& period) {
   std::string start(period.at("Start").as_string()), end(period.at("End").as_string());
   return start + " .. " + end;
@@ -200,15 +225,9 @@ int print_costs(const CostsOptions& options, std::ostream& out, const Clock& clo
     out << "period_start,period_end";
     for (const auto& h : headers) out << "," << h;
     out << ",cost_usd,usage_quantity\n";
-    auto quote = [](const std::string& s) {
-      if (s.find_first_of(",\"\n") == std::string::npos) return s;
-      std::string q = "\"";
-      for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-      return q + "\"";
-    };
     for (const auto& r : rows) {
       out << r.start << "," << r.end;
-      for (const auto& k : r.keys) out << "," << quote(k);
+      for (const auto& k : r.keys) out << "," << csv_field(k);
       out << "," << costs::format_usd(r.cost) << "," << r.tokens << "\n";
     }
     return 0;
@@ -251,9 +270,11 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
       {"GroupBy", json::array{owner, json::object{{"Type", "DIMENSION"}, {"Key", "RESOURCE_ID"}}}}};
   Reader reader = open_reader(options.data_dir);
   json::object answer = cost_and_usage(reader, clock, request, true);
+  auto profiles = open_profiles(options.data_dir);
 
   struct Line {
     std::string resource;
+    std::string name;  // the application profile's name, when the profile store still has it
     int64_t cost = 0, tokens = 0;
   };
   struct Owner {
@@ -267,7 +288,8 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
     for (const auto& group : result.at("Groups").as_array()) {
       const auto& keys = group.at("Keys").as_array();
       Owner& o = owners[readable_key(owner, keys[0].as_string(), true)];
-      Line line{std::string(keys[1].as_string()), nano_of(group.at("Metrics"), "UnblendedCost"),
+      Line line{std::string(keys[1].as_string()), profile_name(profiles.get(), keys[1].as_string()),
+                nano_of(group.at("Metrics"), "UnblendedCost"),
                 std::stoll(std::string(group.at("Metrics").at("UsageQuantity").at("Amount").as_string()))};
       o.cost += line.cost;
       o.tokens += line.tokens;
@@ -299,7 +321,9 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
     for (const auto& [name, o] : order) {
       json::array resources;
       for (const auto& l : o->lines) {
-        resources.push_back(json::object{{"resource", l.resource}, {"costUsd", costs::format_usd(l.cost)}, {"tokens", l.tokens}});
+        json::object resource{{"resource", l.resource}, {"costUsd", costs::format_usd(l.cost)}, {"tokens", l.tokens}};
+        if (!l.name.empty()) resource["name"] = l.name;
+        resources.push_back(std::move(resource));
       }
       list.push_back(json::object{{"owner", name},
                                   {"untagged", name.empty()},
@@ -317,11 +341,11 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
     return 0;
   }
   if (options.format == "csv") {
-    out << "month,owner,resource,cost_usd,tokens\n";
+    out << "month,owner,resource,name,cost_usd,tokens\n";
     for (const auto& [name, o] : order) {
       for (const auto& l : o->lines) {
-        out << month_text << "," << name << "," << l.resource << "," << costs::format_usd(l.cost) << "," << l.tokens
-            << "\n";
+        out << month_text << "," << csv_field(name) << "," << l.resource << "," << csv_field(l.name) << ","
+            << costs::format_usd(l.cost) << "," << l.tokens << "\n";
       }
     }
     return 0;
@@ -331,7 +355,8 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
     out << fmt::format("{:<92} {:>16} {:>14}\n", name.empty() ? untagged : key + " = " + name, "COST (USD)",
                        "TOKENS");
     for (const auto& l : o->lines) {
-      out << fmt::format("  {:<90} {:>16} {:>14}\n", l.resource, costs::format_usd(l.cost), l.tokens);
+      out << fmt::format("  {:<90} {:>16} {:>14}\n", l.name.empty() ? l.resource : l.name + "  " + l.resource,
+                         costs::format_usd(l.cost), l.tokens);
     }
     out << fmt::format("  {:<90} {:>16} {:>14}\n\n", "subtotal", costs::format_usd(o->cost), o->tokens);
   }
@@ -345,13 +370,9 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
 }
 
 TimePoint parse_month(const std::string& text, const std::string& option) {
-  int year = 0, month = 0;
-  char tail = 0;
-  if (text.size() != 7 || std::sscanf(text.c_str(), "%4d-%2d%c", &year, &month, &tail) != 2 || month < 1 ||
-      month > 12) {
-    throw StartupError(option + " '" + text + "' must be YYYY-MM, e.g. 2026-11");
-  }
-  return std::chrono::sys_days{std::chrono::year(year) / std::chrono::month(month) / 1};
+  auto month = text.size() == 7 ? parse_date_or_date_time(text + "-01") : std::nullopt;
+  if (!month) throw StartupError(option + " '" + text + "' must be YYYY-MM, e.g. 2026-11");
+  return *month;
 }
 
 int run_export(const ExportOptions& options, std::ostream& out, std::ostream& progress, const Clock& clock) {

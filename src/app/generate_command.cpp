@@ -19,14 +19,9 @@ namespace {
 
 
 TimePoint parse_day(const std::string& text, const std::string& option) {
-  int y = 0, m = 0, d = 0;
-  char tail = 0;
-  if (text.size() != 10 || std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) {
-    throw StartupError(option + " '" + text + "' must be a date, YYYY-MM-DD");
-  }
-  std::chrono::year_month_day day{std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)};
-  if (!day.ok()) throw StartupError(option + " '" + text + "' is not a date");
-  return std::chrono::sys_days(day);
+  auto day = text.size() == 10 ? parse_date_or_date_time(text) : std::nullopt;
+  if (!day) throw StartupError(option + " '" + text + "' must be a date, YYYY-MM-DD (years 1970 to 2200)");
+  return *day;
 }
 
 struct SyntheticProfile {

@@ -51,6 +51,21 @@ TEST(TimeFormat, RoundTripsAmzDate) {
   EXPECT_FALSE(parse_amz_date("20151330T123600Z").has_value());
 }
 
+TEST(TimeFormat, ParsesCostExplorerDatesWithinTheRangeTimePointHolds) {
+  auto day = parse_date_or_date_time("2026-11-03");
+  ASSERT_TRUE(day.has_value());
+  EXPECT_EQ(format_date_time(*day), "2026-11-03T00:00:00Z");
+  EXPECT_EQ(format_date(*day), "2026-11-03");
+  auto hour = parse_date_or_date_time("2026-11-03T10:00:00Z");
+  ASSERT_TRUE(hour.has_value());
+  EXPECT_EQ(*hour - *day, std::chrono::hours(10));
+  EXPECT_EQ(format_date_time(TimePoint(std::chrono::milliseconds(-1))), "1969-12-31T23:59:59Z");  // floored
+  for (const char* bad : {"2026-13-01", "2026-02-30", "0001-01-01", "9999-12-31", "2026-1-01", "2026-+1-01",
+                          "2026/11/03", "2026-11-03T24:00:00Z", "2026-11-03T10:00:00", "2026-11-03 ", ""}) {
+    EXPECT_FALSE(parse_date_or_date_time(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace tollgate
 

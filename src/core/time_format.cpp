@@ -1,7 +1,9 @@
 #include "core/time_format.h"
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 namespace tollgate {
 
@@ -20,33 +22,51 @@ std::string format_iso8601(TimePoint t) {
   return buf;
 }
 
-std::string format_date_time(TimePoint t) {
+namespace {
+
+// `t` to the second (floored) through a printf format taking year, month, day, hours, minutes, seconds.
+std::string format_seconds(TimePoint t, const char* format) {
   auto s = floor<seconds>(t);
   auto day = floor<days>(s);
   year_month_day ymd{day};
   hh_mm_ss hms{s - day};
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ldZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
-                static_cast<long>(hms.seconds().count()));
+  std::snprintf(buf, sizeof buf, format, static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<long>(hms.hours().count()),
+                static_cast<long>(hms.minutes().count()), static_cast<long>(hms.seconds().count()));
   return buf;
 }
+
+}  // namespace
+
+std::string format_date_time(TimePoint t) { return format_seconds(t, "%04d-%02u-%02uT%02ld:%02ld:%02ldZ"); }
 
 std::string format_date(TimePoint t) { return format_date_time(t).substr(0, 10); }
 
-std::string format_amz_date(TimePoint t) {
-  auto s = time_point_cast<seconds>(t);
-  auto day = floor<days>(s);
-  year_month_day ymd{day};
-  hh_mm_ss hms{s - day};
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d%02u%02uT%02ld%02ld%02ldZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
-                static_cast<long>(hms.seconds().count()));
-  return buf;
+std::optional<TimePoint> parse_date_or_date_time(std::string_view text) {
+  int y, mo, d, h = 0, mi = 0, s = 0;
+  char tail = 0;
+  std::string copy(text);
+  if (text.size() == 10) {
+    if (std::sscanf(copy.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3) return std::nullopt;
+  } else if (text.size() == 20 && text[10] == 'T' && text[19] == 'Z') {
+    if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &s) != 6) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < text.size(); ++i) {
+    const bool separator = i == 4 || i == 7 || i == 10 || i == 13 || i == 16 || i == 19;
+    if (!separator && !std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+  }
+  if (text[4] != '-' || text[7] != '-') return std::nullopt;
+  if (text.size() == 20 && (text[13] != ':' || text[16] != ':')) return std::nullopt;
+  year_month_day date{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
+  // TimePoint (nanoseconds) spans 1677-2262; usage is recorded from 1970 on.
+  if (!date.ok() || y < 1970 || y > 2200 || h > 23 || mi > 59 || s > 59) return std::nullopt;
+  return sys_days(date) + hours(h) + minutes(mi) + seconds(s);
 }
+
+std::string format_amz_date(TimePoint t) { return format_seconds(t, "%04d%02u%02uT%02ld%02ld%02ldZ"); }
 
 std::optional<TimePoint> parse_amz_date(std::string_view text) {
   if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z') return std::nullopt;

@@ -39,21 +39,6 @@ bool match_one(MatchMode mode, std::string_view value, std::string_view pattern)
   return false;
 }
 
-// What a fact's answer depends on, so the filter and the group keys are worked out once per distinct one.
-struct FactShape {
-  const FactDims* dims;
-  const std::vector<Tag>* tags;
-  ledger::TokenType token_type;
-  bool operator==(const FactShape&) const = default;
-};
-struct FactShapeHash {
-  size_t operator()(const FactShape& s) const {
-    size_t h = std::hash<const void*>()(s.dims);
-    h = h * 31 + std::hash<const void*>()(s.tags);
-    return h * 31 + static_cast<size_t>(s.token_type);
-  }
-};
-
 }  // namespace
 
 std::optional<Dimension> parse_dimension(std::string_view name) {
@@ -152,17 +137,17 @@ Result<std::vector<CostPeriod>> run_cost_query(FactSource& source, const CostQue
     bool kept;
     size_t group;  // index into group_keys
   };
-  std::unordered_map<FactShape, Decision, FactShapeHash> decisions;
+  std::unordered_map<FactKey, Decision, FactKeyHash> decisions;  // worked out once per distinct key
   std::vector<std::vector<std::string>> group_keys;
   std::map<std::vector<std::string>, size_t> group_index;
   std::vector<std::unordered_map<size_t, Amounts>> sums(periods.size());
 
   size_t period = 0;
-  FactShape last_shape{};
+  FactKey last_shape{};
   const Decision* last_decision = nullptr;  // unordered_map values keep their address
   auto status = source.scan(query.start, query.end, query.account, [&](const Fact& fact) {
     while (period + 1 < periods.size() && fact.hour >= periods[period].end) ++period;  // facts come in hour order
-    FactShape shape{fact.dims, fact.tags, fact.token_type};
+    const FactKey shape = key_of(fact);
     if (last_decision && shape == last_shape) {  // consecutive facts mostly repeat the shape before
       Amounts amounts{fact.cost_nano_usd, fact.tokens};
       if (!last_decision->kept) return;

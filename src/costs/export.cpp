@@ -139,115 +139,103 @@ class GzipCsv {
   bool failed_ = false;
 };
 
-struct RowKey {
-  const FactDims* dims;
-  const std::vector<Tag>* tags;
-  ledger::TokenType token_type;
-  bool operator==(const RowKey&) const = default;
-};
-struct RowKeyHash {
-  size_t operator()(const RowKey& k) const {
-    return (std::hash<const void*>()(k.dims) * 31 + std::hash<const void*>()(k.tags)) * 31 +
-           static_cast<size_t>(k.token_type);
-  }
-};
 struct RowSums {
   int64_t tokens = 0, cost = 0;
 };
 
-struct RowContext {
-  TimePoint hour, period_start, period_end;
-  const RowKey& key;
-  const RowSums& sums;
+// The texts a row of either format is written from, worked out once per row.
+struct RowText {
+  RowText(TimePoint hour, TimePoint period_start, TimePoint period_end, const FactKey& key, const RowSums& sums)
+      : d(*key.dims),
+        usage_type(d.usage_types[static_cast<size_t>(key.token_type)]),
+        cost(format_usd(sums.cost)),
+        rate(format_usd_per_unit(sums.cost, sums.tokens)),
+        tokens(std::to_string(sums.tokens)),
+        start(format_date_time(hour)),
+        end(format_date_time(hour + std::chrono::hours(1))),
+        period_start(format_date_time(period_start)),
+        period_end(format_date_time(period_end)),
+        sku(fmt::format("{:016X}", fnv1a(std::string(kServiceCode) + usage_type + std::string(d.billing_operation)))),
+        description(fmt::format("{} {} in {}", d.model_name, token_words(key.token_type), d.billing_region)),
+        token_type(key.token_type),
+        tags(*key.tags) {}
+
+  const FactDims& d;
+  const std::string& usage_type;
+  const std::string cost, rate, tokens, start, end, period_start, period_end, sku, description;
+  const ledger::TokenType token_type;
+  const std::vector<Tag>& tags;
 };
 
-std::string cur_line(const RowContext& row) {
-  const FactDims& d = *row.key.dims;
-  const std::string& usage_type = d.usage_types[static_cast<size_t>(row.key.token_type)];
-  const std::string cost = format_usd(row.sums.cost);
-  const std::string rate = format_usd_per_unit(row.sums.cost, row.sums.tokens);
-  const std::string start = format_date_time(row.hour), end = format_date_time(row.hour + std::chrono::hours(1));
-  std::vector<std::pair<std::string, std::string>> tags;
-  for (const auto& tag : *row.key.tags) tags.emplace_back(cur_tag_column(tag.key), tag.value);
-  const std::string sku = fmt::format("{:016X}", fnv1a(std::string(kServiceCode) + usage_type + std::string(d.billing_operation)));
-  const std::string id = fmt::format("{:016x}", fnv1a(start + d.account_id + d.resource_id + usage_type + d.operation +
-                                                       json_object(tags)));
-  const std::string description =
-      fmt::format("{} {} in {}", d.model_name, token_words(row.key.token_type), d.billing_region);
-  const std::string product = json_object({{"product_name", std::string(kServiceName)},
-                                           {"servicename", std::string(kServiceName)},
-                                           {"model", d.model_name},
-                                           {"model_id", d.model_id},
-                                           {"provider", d.model_provider},
-                                           {"api_operation", d.operation}});
-  // Named, so that every view below points into a string that outlives the array.
-  const std::string interval = start + "/" + end, period_end = format_date_time(row.period_end),
-                    period_start = format_date_time(row.period_start), tokens = std::to_string(row.sums.tokens),
-                    resource_tags = json_object(tags);
-  const std::string_view values[] = {
-      id, interval, "Anniversary", "AWS", period_end, period_start, "", kIssuer, d.account_id, d.account_id, "",
-      cost, rate, "USD", kIssuer, description, kRecordType, cost, rate, d.billing_operation, kServiceCode,
-      d.resource_id, cost, rate, d.account_id, d.account_id, tokens, end, start, usage_type, "USD", cost, rate, "",
-      "OnDemand", "tokens", product, d.billing_operation, "tokens", "Amazon Bedrock", d.billing_region, kServiceCode,
-      sku, usage_type, resource_tags};
-  static_assert(std::size(values) == 45);
+// One CSV line of `values` (each views a string that outlives the call).
+template <size_t N>
+std::string csv_line(const std::string_view (&values)[N]) {
   std::string line;
-  for (size_t i = 0; i < std::size(values); ++i) {
+  for (size_t i = 0; i < N; ++i) {
     if (i) line += ',';
     append_field(line, values[i]);
   }
   return line + "\n";
 }
 
-std::string focus_line(const RowContext& row) {
-  const FactDims& d = *row.key.dims;
-  const std::string& usage_type = d.usage_types[static_cast<size_t>(row.key.token_type)];
-  const std::string cost = format_usd(row.sums.cost);
-  const std::string rate = format_usd_per_unit(row.sums.cost, row.sums.tokens);
-  const std::string tokens = std::to_string(row.sums.tokens);
+std::string cur_line(const RowText& r) {
+  const FactDims& d = r.d;
   std::vector<std::pair<std::string, std::string>> tags;
-  for (const auto& tag : *row.key.tags) tags.emplace_back(tag.key, tag.value);
-  const std::string sku = fmt::format("{:016X}", fnv1a(std::string(kServiceCode) + usage_type + std::string(d.billing_operation)));
-  const std::string description =
-      fmt::format("{} {} in {}", d.model_name, token_words(row.key.token_type), d.billing_region);
-  const std::string resource_name = d.resource_id.substr(d.resource_id.rfind('/') + 1);
-  std::string meter(token_words(row.key.token_type));
-  meter[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(meter[0])));
-  // Named, so that every view below points into a string that outlives the array.
-  const std::string period_end = format_date_time(row.period_end), period_start = format_date_time(row.period_start),
-                    charge_end = format_date_time(row.hour + std::chrono::hours(1)), charge_start = format_date_time(row.hour),
-                    tags_json = json_object(tags);
+  for (const auto& tag : r.tags) tags.emplace_back(cur_tag_column(tag.key), tag.value);
+  const std::string resource_tags = json_object(tags);
+  const std::string id =
+      fmt::format("{:016x}", fnv1a(r.start + d.account_id + d.resource_id + r.usage_type + d.operation + resource_tags));
+  const std::string product = json_object({{"product_name", std::string(kServiceName)},
+                                           {"servicename", std::string(kServiceName)},
+                                           {"model", d.model_name},
+                                           {"model_id", d.model_id},
+                                           {"provider", d.model_provider},
+                                           {"api_operation", d.operation}});
+  const std::string interval = r.start + "/" + r.end;
   const std::string_view values[] = {
-      "",                                  // AvailabilityZone
-      cost,                                // BilledCost
-      d.account_id, d.account_id, "",      // BillingAccountId, Name, Type
-      "USD",                               // BillingCurrency
-      period_end, period_start,
-      "", "",                              // CapacityReservationId, Status
-      "Usage", "", description, "Usage-Based",
-      charge_end, charge_start,
-      "", "", "", "", "", "", "",          // CommitmentDiscount*
-      tokens, "Tokens",                    // ConsumedQuantity, ConsumedUnit
-      cost, rate,                          // ContractedCost, ContractedUnitPrice
-      cost,                                // EffectiveCost
-      "", kIssuer,                         // InvoiceId, InvoiceIssuerName
-      cost, rate,                          // ListCost, ListUnitPrice
-      "Standard", "USD", rate, cost, rate, // PricingCategory, PricingCurrency, ...UnitPrice, ...EffectiveCost, ...
-      tokens, "Tokens",                    // PricingQuantity, PricingUnit
-      kIssuer, d.model_provider,           // ProviderName, PublisherName
-      d.billing_region, "",                // RegionId, RegionName
+      id, interval, "Anniversary", "AWS", r.period_end, r.period_start, "", kIssuer, d.account_id, d.account_id, "",
+      r.cost, r.rate, "USD", kIssuer, r.description, kRecordType, r.cost, r.rate, d.billing_operation, kServiceCode,
+      d.resource_id, r.cost, r.rate, d.account_id, d.account_id, r.tokens, r.end, r.start, r.usage_type, "USD", r.cost,
+      r.rate, "", "OnDemand", "tokens", product, d.billing_operation, "tokens", "Amazon Bedrock", d.billing_region,
+      kServiceCode, r.sku, r.usage_type, resource_tags};
+  static_assert(std::size(values) == 45);
+  return csv_line(values);
+}
+
+std::string focus_line(const RowText& r) {
+  const FactDims& d = r.d;
+  std::vector<std::pair<std::string, std::string>> tags;
+  for (const auto& tag : r.tags) tags.emplace_back(tag.key, tag.value);
+  const std::string tags_json = json_object(tags);
+  const std::string resource_name = d.resource_id.substr(d.resource_id.rfind('/') + 1);
+  std::string meter(token_words(r.token_type));
+  meter[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(meter[0])));
+  const std::string_view values[] = {
+      "",                                        // AvailabilityZone
+      r.cost,                                    // BilledCost
+      d.account_id, d.account_id, "",            // BillingAccountId, Name, Type
+      "USD",                                     // BillingCurrency
+      r.period_end, r.period_start,
+      "", "",                                    // CapacityReservationId, Status
+      "Usage", "", r.description, "Usage-Based", // ChargeCategory, Class, Description, Frequency
+      r.end, r.start,                            // ChargePeriodEnd, ChargePeriodStart
+      "", "", "", "", "", "", "",                // CommitmentDiscount*
+      r.tokens, "Tokens",                        // ConsumedQuantity, ConsumedUnit
+      r.cost, r.rate,                            // ContractedCost, ContractedUnitPrice
+      r.cost,                                    // EffectiveCost
+      "", kIssuer,                               // InvoiceId, InvoiceIssuerName
+      r.cost, r.rate,                            // ListCost, ListUnitPrice
+      "Standard", "USD", r.rate, r.cost, r.rate, // PricingCategory, PricingCurrency, ...UnitPrice, ...Cost, ...
+      r.tokens, "Tokens",                        // PricingQuantity, PricingUnit
+      kIssuer, d.model_provider,                 // ProviderName, PublisherName
+      d.billing_region, "",                      // RegionId, RegionName
       d.resource_id, resource_name, resource_type(d),
       "AI and Machine Learning", kServiceName, "Generative AI",
-      sku, meter, "", "",                  // SkuId, SkuMeter, SkuPriceDetails, SkuPriceId
-      d.account_id, d.account_id, "",      // SubAccountId, Name, Type
+      r.sku, meter, "", "",                      // SkuId, SkuMeter, SkuPriceDetails, SkuPriceId
+      d.account_id, d.account_id, "",            // SubAccountId, Name, Type
       tags_json};
   static_assert(std::size(values) == 57);
-  std::string line;
-  for (size_t i = 0; i < std::size(values); ++i) {
-    if (i) line += ',';
-    append_field(line, values[i]);
-  }
-  return line + "\n";
+  return csv_line(values);
 }
 
 }  // namespace
@@ -307,12 +295,12 @@ Result<ExportResult> write_export(FactSource& source, const ExportRequest& reque
   };
   open_next();
 
-  std::unordered_map<RowKey, RowSums, RowKeyHash> hour_rows;
+  std::unordered_map<FactKey, RowSums, FactKeyHash> hour_rows;
   TimePoint hour{};
   const size_t hours_total = static_cast<size_t>(std::chrono::floor<std::chrono::hours>(end - start).count());
   auto flush = [&] {
     if (hour_rows.empty()) return;
-    std::vector<std::pair<RowKey, RowSums>> rows(hour_rows.begin(), hour_rows.end());
+    std::vector<std::pair<FactKey, RowSums>> rows(hour_rows.begin(), hour_rows.end());
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
       const auto& x = *a.first.dims;
       const auto& y = *b.first.dims;
@@ -323,8 +311,8 @@ Result<ExportResult> write_export(FactSource& source, const ExportRequest& reque
     });
     for (const auto& [key, sums] : rows) {
       if (rows_in_file == request.rows_per_file) open_next();
-      RowContext context{hour, start, end, key, sums};
-      file->write(request.format == ExportFormat::Cur2 ? cur_line(context) : focus_line(context));
+      RowText text(hour, start, end, key, sums);
+      file->write(request.format == ExportFormat::Cur2 ? cur_line(text) : focus_line(text));
       ++rows_in_file;
       ++file_rows.back();
       ++result.rows;
@@ -342,7 +330,7 @@ Result<ExportResult> write_export(FactSource& source, const ExportRequest& reque
       flush();
       hour = fact.hour;
     }
-    RowSums& sums = hour_rows[RowKey{fact.dims, fact.tags, fact.token_type}];
+    RowSums& sums = hour_rows[key_of(fact)];
     sums.tokens += fact.tokens;
     sums.cost += fact.cost_nano_usd;
   });

@@ -50,6 +50,21 @@ struct Fact {
   const std::string& usage_type() const { return dims->usage_types[static_cast<size_t>(token_type)]; }
 };
 
+// What a fact's answer depends on besides its hour and amounts: equal keys group together in every report.
+struct FactKey {
+  const FactDims* dims;
+  const std::vector<Tag>* tags;
+  ledger::TokenType token_type;
+  bool operator==(const FactKey&) const = default;
+};
+struct FactKeyHash {
+  size_t operator()(const FactKey& k) const {
+    return (std::hash<const void*>()(k.dims) * 31 + std::hash<const void*>()(k.tags)) * 31 +
+           static_cast<size_t>(k.token_type);
+  }
+};
+inline FactKey key_of(const Fact& fact) { return FactKey{fact.dims, fact.tags, fact.token_type}; }
+
 class FactSource {
  public:
   FactSource(ledger::Ledger& ledger, const catalog::Catalog& catalog, ActivationTimeline timeline);

@@ -298,6 +298,9 @@ class CostExplorer(unittest.TestCase):
         self.assertEqual(sum(nano(o["costUsd"]) for o in owners.values()), nano(statement["totalCostUsd"]))
         self.assertEqual(nano(statement["totalCostUsd"]), self.total())
         self.assertIn(HAIKU_ARN, [r["resource"] for r in owners[""]["resources"]])
+        growth = owners["growth"]["resources"]
+        self.assertEqual([(r["resource"], r.get("name")) for r in growth],
+                         [(self.growth["inferenceProfileArn"], "support-bot")])
         self.assertIn("untagged (usage without an active 'team' cost-allocation tag)",
                       self.tollgate("chargeback", "--by", "TAG:team"))
 
@@ -361,6 +364,65 @@ class CostExplorer(unittest.TestCase):
                           TimePeriod={"Start": (today() - dt.timedelta(days=3)).isoformat(),
                                       "End": today().isoformat()},
                           Metric="UNBLENDED_COST", Granularity="DAILY")
+
+
+class Forecast(unittest.TestCase):
+    """GetCostForecast over three weeks of history written by `tollgate generate-usage`."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.TemporaryDirectory()
+        data = os.path.join(cls.work.name, "data")
+        start = today() - dt.timedelta(days=21)
+        subprocess.run([binary_path(), "generate-usage", "--data", data, "--records", "4200", "--from",
+                        start.isoformat(), "--to", today().isoformat(), "--activate", "team"],
+                       check=True, capture_output=True)
+        cls.gateway = Gateway(data_dir=data).start()
+        cls.ce = client("ce", cls.gateway.endpoint)
+        history = cls.ce.get_cost_and_usage(TimePeriod={"Start": start.isoformat(), "End": today().isoformat()},
+                                            Granularity="DAILY", Metrics=["UnblendedCost"])
+        cls.daily = [Decimal(r["Total"]["UnblendedCost"]["Amount"]) for r in history["ResultsByTime"]]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gateway.stop_and_close()
+        cls.work.cleanup()
+
+    def forecast(self, days: int, **kwargs):
+        return self.ce.get_cost_forecast(
+            TimePeriod={"Start": today().isoformat(), "End": (today() + dt.timedelta(days=days)).isoformat()},
+            **{"Metric": "UNBLENDED_COST", "Granularity": "DAILY", **kwargs})
+
+    def test_a_flat_history_forecasts_its_daily_average_within_widening_bounds(self):
+        self.assertEqual(len(self.daily), 21)
+        average = sum(self.daily) / len(self.daily)
+        response = self.forecast(7, PredictionIntervalLevel=90)
+        results = response["ForecastResultsByTime"]
+        self.assertEqual(len(results), 7)
+        for r in results:
+            mean = Decimal(r["MeanValue"])
+            self.assertLessEqual(Decimal(r["PredictionIntervalLowerBound"]), mean)
+            self.assertLessEqual(mean, Decimal(r["PredictionIntervalUpperBound"]))
+            self.assertTrue(average / 2 < mean < average * 3 / 2, f"{mean} vs the history's {average}/day")
+        total = sum(Decimal(r["MeanValue"]) for r in results)
+        self.assertAlmostEqual(float(Decimal(response["Total"]["Amount"])), float(total), places=6)
+        self.assertEqual(response["Total"]["Unit"], "USD")
+        narrow = self.forecast(7, PredictionIntervalLevel=60)["ForecastResultsByTime"][0]
+        width = lambda r: Decimal(r["PredictionIntervalUpperBound"]) - Decimal(r["PredictionIntervalLowerBound"])  # noqa: E731
+        self.assertLess(width(narrow), width(results[0]), "a lower level gives a narrower interval")
+
+    def test_monthly_usage_and_filtered_forecasts(self):
+        monthly = self.forecast(40, Granularity="MONTHLY")["ForecastResultsByTime"]
+        self.assertGreaterEqual(len(monthly), 2)
+        tokens = self.forecast(3, Metric="USAGE_QUANTITY")
+        self.assertEqual(tokens["Total"]["Unit"], "N/A")
+        self.assertGreater(int(tokens["Total"]["Amount"]), 0)
+        everything = Decimal(self.forecast(3)["Total"]["Amount"])
+        growth = Decimal(self.forecast(3, Filter={"Tags": {"Key": "team", "Values": ["growth"]}})["Total"]["Amount"])
+        self.assertTrue(0 < growth < everything)
+        with self.assertRaises(ClientError) as caught:
+            self.forecast(3, Granularity="HOURLY")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationException")
 
 
 if __name__ == "__main__":

@@ -91,26 +91,6 @@ Result<const json::object*> required_object(const json::object& obj, std::string
 
 // ---- times ----
 
-// "2026-11-01" or "2026-11-01T10:00:00Z" (YearMonthDay); nullopt when malformed or not a real date.
-std::optional<TimePoint> parse_year_month_day(std::string_view text) {
-  int y, mo, d, h = 0, mi = 0, s = 0;
-  char tail = 0;
-  std::string copy(text);
-  if (text.size() == 10) {
-    if (std::sscanf(copy.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3) return std::nullopt;
-  } else if (text.size() == 20 && text[10] == 'T' && text[19] == 'Z') {
-    if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &s) != 6) return std::nullopt;
-  } else {
-    return std::nullopt;
-  }
-  for (size_t i : {size_t{4}, size_t{7}}) {
-    if (text[i] != '-') return std::nullopt;
-  }
-  std::chrono::year_month_day day{std::chrono::year(y), std::chrono::month(mo), std::chrono::day(d)};
-  if (!day.ok() || h > 23 || mi > 59 || s > 59) return std::nullopt;
-  return std::chrono::sys_days(day) + hours(h) + std::chrono::minutes(mi) + std::chrono::seconds(s);
-}
-
 struct Period {
   TimePoint start, end;
   bool with_time;  // the request gave times, so the answer does too
@@ -123,11 +103,12 @@ Result<Period> parse_time_period(const json::object& request) {
   TOLLGATE_TRY(start_text);
   auto end_text = required_string(**period, "End", "TimePeriod.End");
   TOLLGATE_TRY(end_text);
-  auto start = parse_year_month_day(*start_text);
-  auto end = parse_year_month_day(*end_text);
+  auto start = parse_date_or_date_time(*start_text);
+  auto end = parse_date_or_date_time(*end_text);
   for (auto [parsed, text] : {std::pair{&start, &*start_text}, std::pair{&end, &*end_text}}) {
     if (!*parsed) {
-      return invalid("Invalid date '" + *text + "' in TimePeriod: use YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ for hours.");
+      return invalid("Invalid date '" + *text +
+                     "' in TimePeriod: use YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ for hours (years 1970 to 2200).");
     }
     if (std::chrono::floor<hours>(**parsed) != **parsed) {
       return invalid("TimePeriod times must be whole hours (minutes and seconds 00); got '" + *text + "'.");
@@ -509,9 +490,9 @@ Result<std::map<std::string, costs::Amounts>> totals_by(costs::FactSource& sourc
 }
 
 std::optional<TimePoint> parse_zoned_date_time(std::string_view text) {
-  if (text.size() == 20) return parse_year_month_day(text);
+  if (text.size() == 20) return parse_date_or_date_time(text);
   if (text.size() != 25 || (text[19] != '+' && text[19] != '-')) return std::nullopt;
-  auto local = parse_year_month_day(std::string(text.substr(0, 19)) + "Z");
+  auto local = parse_date_or_date_time(std::string(text.substr(0, 19)) + "Z");
   int oh = 0, om = 0;
   if (!local || std::sscanf(std::string(text.substr(20)).c_str(), "%2d:%2d", &oh, &om) != 2) return std::nullopt;
   auto offset = hours(oh) + std::chrono::minutes(om);
