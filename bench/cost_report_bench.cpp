@@ -72,7 +72,8 @@ std::map<std::string, int64_t> sql_by_tag_set(const std::string& ledger_path, in
       "output_cost_nano_usd + cache_read_cost_nano_usd + cache_write_cost_nano_usd) FROM usage_records "
       "WHERE start_time_ms >= ? AND start_time_ms < ? GROUP BY tags_sid");
   int64_t from = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::sys_days{std::chrono::year(2026) / 11 / 1}.time_since_epoch()).count();
+                     std::chrono::sys_days{std::chrono::year(2026) / 11 / 1}.time_since_epoch())
+                     .count();
   stmt->bind(1, from).bind(2, from + int64_t{30} * 86'400'000);
   std::map<std::string, int64_t> out;
   total = records = 0;
@@ -153,10 +154,11 @@ int query(const std::string& dir, int runs) {
     }
     std::sort(times.begin(), times.end());
     if (first_case.empty()) first_case = times;
-    fmt::print("GetCostAndUsage {}: {} groups; min {:.1f} ms, median {:.1f} ms, max {:.1f} ms ({} runs); "
-               "sum {} USD {}\n",
-               c.name, groups, times.front(), times[times.size() / 2], times.back(), runs, costs::format_usd(answered),
-               answered == sql_total ? "= the records' sum" : "!= THE RECORDS' SUM");
+    fmt::print(
+        "GetCostAndUsage {}: {} groups; min {:.1f} ms, median {:.1f} ms, max {:.1f} ms ({} runs); "
+        "sum {} USD {}\n",
+        c.name, groups, times.front(), times[times.size() / 2], times.back(), runs, costs::format_usd(answered),
+        answered == sql_total ? "= the records' sum" : "!= THE RECORDS' SUM");
     if (answered != sql_total) return 1;
   }
   fmt::print("SQLite GROUP BY over the records (the same month, per tag set): {:.1f} ms\n", sql_ms);
@@ -184,11 +186,12 @@ int export_month(const std::string& dir, const std::string& out) {
     }
     uintmax_t bytes = 0;
     for (const auto& f : result->files) bytes += std::filesystem::file_size(f);
-    fmt::print("export {}: {} rows, {} USD, {} files, {:.1f} MiB gzip, {:.2f} s; peak RSS {} MiB (before: {} MiB); "
-               "now RssAnon {} MiB, RssFile {} MiB (the memory-mapped database)\n",
-               costs::to_string(format), result->rows, costs::format_usd(result->cost_nano_usd), result->files.size(),
-               bytes / 1048576.0, ms_since(t) / 1000, peak_rss_kib() / 1024, rss_before / 1024,
-               status_kib("RssAnon") / 1024, status_kib("RssFile") / 1024);
+    fmt::print(
+        "export {}: {} rows, {} USD, {} files, {:.1f} MiB gzip, {:.2f} s; peak RSS {} MiB (before: {} MiB); "
+        "now RssAnon {} MiB, RssFile {} MiB (the memory-mapped database)\n",
+        costs::to_string(format), result->rows, costs::format_usd(result->cost_nano_usd), result->files.size(),
+        bytes / 1048576.0, ms_since(t) / 1000, peak_rss_kib() / 1024, rss_before / 1024, status_kib("RssAnon") / 1024,
+        status_kib("RssFile") / 1024);
   }
   return 0;
 }

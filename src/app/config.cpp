@@ -22,7 +22,9 @@ T scalar(const std::string& path, const YAML::Node& node, std::string_view what)
     return node.as<T>();
   } catch (const YAML::Exception&) {
     throw StartupError(where(path, node) + ": '" + std::string(what) + "' must be " +
-                       (std::is_same_v<T, std::string> ? "a string" : std::is_same_v<T, bool> ? "true or false" : "a number"));
+                       (std::is_same_v<T, std::string> ? "a string"
+                        : std::is_same_v<T, bool>      ? "true or false"
+                                                       : "a number"));
   }
 }
 
@@ -42,7 +44,8 @@ std::string secret(const std::string& path, const YAML::Node& node, std::string_
 }
 
 void check_account(const std::string& path, const YAML::Node& node, const std::string& account) {
-  if (account.size() != 12 || !std::all_of(account.begin(), account.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (account.size() != 12 ||
+      !std::all_of(account.begin(), account.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     throw StartupError(where(path, node) + ": account_id must be 12 digits (quote it: \"123456789012\")");
   }
 }
@@ -90,7 +93,8 @@ auth::ApiKeyCredential read_api_key(const std::string& path, const YAML::Node& n
 
 std::vector<std::string> string_list(const std::string& path, const YAML::Node& node, std::string_view what) {
   if (node.IsScalar()) return {scalar<std::string>(path, node, what)};
-  if (!node.IsSequence()) throw StartupError(where(path, node) + ": '" + std::string(what) + "' must be a list of strings");
+  if (!node.IsSequence())
+    throw StartupError(where(path, node) + ": '" + std::string(what) + "' must be a list of strings");
   std::vector<std::string> out;
   for (const auto& item : node) out.push_back(scalar<std::string>(path, item, what));
   return out;
@@ -104,8 +108,9 @@ std::chrono::milliseconds millis(const std::string& path, const YAML::Node& node
 
 ProviderConfig read_provider(const std::string& path, const YAML::Node& node) {
   if (!node.IsMap()) throw StartupError(where(path, node) + ": each provider must be a mapping");
-  check_known_keys(path, node, {"name", "type", "models", "regions", "base_url", "api_key", "model", "endpoint",
-                                "access_key_id", "secret_access_key", "session_token", "verify_tls", "timeout_ms"});
+  check_known_keys(path, node,
+                   {"name", "type", "models", "regions", "base_url", "api_key", "model", "endpoint", "access_key_id",
+                    "secret_access_key", "session_token", "verify_tls", "timeout_ms"});
   if (!node["type"]) throw StartupError(where(path, node) + ": provider is missing 'type' (openai or bedrock)");
   ProviderConfig p;
   p.type = scalar<std::string>(path, node["type"], "type");
@@ -170,7 +175,8 @@ void apply_listen(Config& config, const std::string& listen) {
     throw StartupError("listen address '" + listen + "' must be ADDR:PORT, e.g. 127.0.0.1:8420");
   }
   std::string address = listen.substr(0, colon);
-  if (address.size() > 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']')
+    address = address.substr(1, address.size() - 2);
   std::string port_text = listen.substr(colon + 1);
   char* end = nullptr;
   long port = std::strtol(port_text.c_str(), &end, 10);
@@ -194,15 +200,17 @@ Config load_config(const std::string& path) {
   Config c = default_config();
   if (root.IsNull()) return c;
   if (!root.IsMap()) throw StartupError(path + ": the configuration must be a YAML mapping");
-  check_known_keys(path, root, {"listen", "data_dir", "default_region", "principals", "api_keys", "io_threads",
-                                "max_header_bytes", "control_plane_body_bytes", "runtime_body_bytes", "idle_timeout_ms",
-                                "body_timeout_ms", "shutdown_grace_ms", "log_level", "ledger", "providers",
-                                "simulator", "prices", "cost_explorer", "exports"});
+  check_known_keys(
+      path, root,
+      {"listen", "data_dir", "default_region", "principals", "api_keys", "io_threads", "max_header_bytes",
+       "control_plane_body_bytes", "runtime_body_bytes", "idle_timeout_ms", "body_timeout_ms", "shutdown_grace_ms",
+       "log_level", "ledger", "providers", "simulator", "prices", "cost_explorer", "exports"});
   if (root["listen"]) apply_listen(c, scalar<std::string>(path, root["listen"], "listen"));
   if (root["data_dir"]) c.data_dir = scalar<std::string>(path, root["data_dir"], "data_dir");
   if (root["default_region"]) c.default_region = scalar<std::string>(path, root["default_region"], "default_region");
   if (root["principals"]) {
-    if (!root["principals"].IsSequence()) throw StartupError(where(path, root["principals"]) + ": principals must be a list");
+    if (!root["principals"].IsSequence())
+      throw StartupError(where(path, root["principals"]) + ": principals must be a list");
     c.principals.clear();
     for (const auto& node : root["principals"]) c.principals.push_back(read_principal(path, node));
   }
@@ -215,13 +223,16 @@ Config load_config(const std::string& path) {
   if (root["control_plane_body_bytes"]) {
     c.control_plane_body_bytes = scalar<size_t>(path, root["control_plane_body_bytes"], "control_plane_body_bytes");
   }
-  if (root["idle_timeout_ms"]) c.idle_timeout = std::chrono::milliseconds(scalar<int64_t>(path, root["idle_timeout_ms"], "idle_timeout_ms"));
-  if (root["body_timeout_ms"]) c.body_timeout = std::chrono::milliseconds(scalar<int64_t>(path, root["body_timeout_ms"], "body_timeout_ms"));
+  if (root["idle_timeout_ms"])
+    c.idle_timeout = std::chrono::milliseconds(scalar<int64_t>(path, root["idle_timeout_ms"], "idle_timeout_ms"));
+  if (root["body_timeout_ms"])
+    c.body_timeout = std::chrono::milliseconds(scalar<int64_t>(path, root["body_timeout_ms"], "body_timeout_ms"));
   if (root["shutdown_grace_ms"]) {
     c.shutdown_grace = std::chrono::milliseconds(scalar<int64_t>(path, root["shutdown_grace_ms"], "shutdown_grace_ms"));
   }
   if (root["log_level"]) c.log_level = scalar<std::string>(path, root["log_level"], "log_level");
-  if (root["runtime_body_bytes"]) c.runtime_body_bytes = scalar<size_t>(path, root["runtime_body_bytes"], "runtime_body_bytes");
+  if (root["runtime_body_bytes"])
+    c.runtime_body_bytes = scalar<size_t>(path, root["runtime_body_bytes"], "runtime_body_bytes");
   if (const auto& ledger = root["ledger"]) {
     if (!ledger.IsMap()) throw StartupError(where(path, ledger) + ": 'ledger' must be a mapping");
     check_known_keys(path, ledger, {"fsync"});
@@ -232,7 +243,8 @@ Config load_config(const std::string& path) {
     check_known_keys(path, ce, {"page_size"});
     if (ce["page_size"]) {
       c.cost_explorer_page_size = scalar<size_t>(path, ce["page_size"], "page_size");
-      if (c.cost_explorer_page_size == 0) throw StartupError(where(path, ce["page_size"]) + ": page_size must be at least 1");
+      if (c.cost_explorer_page_size == 0)
+        throw StartupError(where(path, ce["page_size"]) + ": page_size must be at least 1");
     }
   }
   if (const auto& exports = root["exports"]) {
@@ -270,7 +282,8 @@ Config load_config(const std::string& path) {
     if (sim["time_to_first_token_ms"]) {
       c.simulator.time_to_first_token = millis(path, sim["time_to_first_token_ms"], "time_to_first_token_ms");
     }
-    if (sim["tokens_per_second"]) c.simulator.tokens_per_second = scalar<double>(path, sim["tokens_per_second"], "tokens_per_second");
+    if (sim["tokens_per_second"])
+      c.simulator.tokens_per_second = scalar<double>(path, sim["tokens_per_second"], "tokens_per_second");
   }
   if (const auto& prices = root["prices"]) {
     if (!prices.IsSequence()) throw StartupError(where(path, prices) + ": prices must be a list");

@@ -14,11 +14,11 @@
 #include "app/usage_command.h"
 #include "catalog/catalog.h"
 #include "core/arn.h"
-#include "store/sqlite/sqlite_profile_store.h"
+#include "core/time_format.h"
 #include "costs/cost_allocation_tags.h"
 #include "costs/export.h"
 #include "costs/money.h"
-#include "core/time_format.h"
+#include "store/sqlite/sqlite_profile_store.h"
 
 namespace tollgate::app {
 namespace {
@@ -31,7 +31,8 @@ json::object group_definition(const std::string& text, const std::string& option
   auto colon = text.find(':');
   std::string type = colon == std::string::npos ? "" : text.substr(0, colon);
   if (type != "TAG" && type != "DIMENSION") {
-    throw StartupError(option + " '" + text + "' must be TAG:<tag key> or DIMENSION:<name>, e.g. TAG:team or "
+    throw StartupError(option + " '" + text +
+                       "' must be TAG:<tag key> or DIMENSION:<name>, e.g. TAG:team or "
                        "DIMENSION:REGION");
   }
   return json::object{{"Type", type}, {"Key", text.substr(colon + 1)}};
@@ -49,7 +50,8 @@ json::object filter_expression(const std::string& text) {
   auto equals = text.find('=');
   std::string kind = colon == std::string::npos ? "" : text.substr(0, colon);
   if ((kind != "TAG" && kind != "DIMENSION") || equals == std::string::npos || equals < colon) {
-    throw StartupError("--filter '" + text + "' must be TAG:<key>=<value>[,<value>...], DIMENSION:<name>=<value>[,...] "
+    throw StartupError("--filter '" + text +
+                       "' must be TAG:<key>=<value>[,<value>...], DIMENSION:<name>=<value>[,...] "
                        "or a Cost Explorer Expression in JSON");
   }
   json::array values;
@@ -59,8 +61,9 @@ json::object filter_expression(const std::string& text) {
     values.emplace_back(list.substr(i, comma - i));
     i = comma + 1;
   }
-  return json::object{{kind == "TAG" ? "Tags" : "Dimensions",
-                       json::object{{"Key", text.substr(colon + 1, equals - colon - 1)}, {"Values", std::move(values)}}}};
+  return json::object{
+      {kind == "TAG" ? "Tags" : "Dimensions",
+       json::object{{"Key", text.substr(colon + 1, equals - colon - 1)}, {"Values", std::move(values)}}}};
 }
 
 struct Reader {
@@ -90,9 +93,8 @@ json::object cost_and_usage(Reader& reader, const Clock& clock, json::object req
     } else {
       auto& results = merged["ResultsByTime"].as_array();
       for (auto& result : (*page)["ResultsByTime"].as_array()) {
-        auto same = std::find_if(results.begin(), results.end(), [&](const json::value& r) {
-          return r.at("TimePeriod") == result.at("TimePeriod");
-        });
+        auto same = std::find_if(results.begin(), results.end(),
+                                 [&](const json::value& r) { return r.at("TimePeriod") == result.at("TimePeriod"); });
         if (same == results.end()) {
           results.push_back(result);
         } else {
@@ -201,8 +203,11 @@ int print_costs(const CostsOptions& options, std::ostream& out, const Clock& clo
     const auto& period = result.at("TimePeriod");
     estimated = estimated || result.at("Estimated").as_bool();
     auto add = [&](std::vector<std::string> keys, const json::value& metrics) {
-      Row row{std::string(period.at("Start").as_string()), std::string(period.at("End").as_string()),
-              period_label(period), std::move(keys), nano_of(metrics, "UnblendedCost"),
+      Row row{std::string(period.at("Start").as_string()),
+              std::string(period.at("End").as_string()),
+              period_label(period),
+              std::move(keys),
+              nano_of(metrics, "UnblendedCost"),
               std::stoll(std::string(metrics.at("UsageQuantity").at("Amount").as_string()))};
       total_cost += row.cost;
       total_tokens += row.tokens;
@@ -259,14 +264,16 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
   if (options.format != "table" && options.format != "csv" && options.format != "json") {
     throw StartupError("--format must be table, csv or json, not '" + options.format + "'");
   }
-  const TimePoint start = options.month.empty() ? costs::month_start(clock.now()) : parse_month(options.month, "--month");
+  const TimePoint start =
+      options.month.empty() ? costs::month_start(clock.now()) : parse_month(options.month, "--month");
   const TimePoint end = costs::month_start(start, 1);
   json::object owner = group_definition(options.by, "--by");
   json::object request{
       {"TimePeriod", json::object{{"Start", format_date(start)}, {"End", format_date(end)}}},
       {"Granularity", "MONTHLY"},
       {"Metrics", json::array{"UnblendedCost", "UsageQuantity"}},
-      {"Filter", json::object{{"Dimensions", json::object{{"Key", "SERVICE"}, {"Values", json::array{"Amazon Bedrock"}}}}}},
+      {"Filter",
+       json::object{{"Dimensions", json::object{{"Key", "SERVICE"}, {"Values", json::array{"Amazon Bedrock"}}}}}},
       {"GroupBy", json::array{owner, json::object{{"Type", "DIMENSION"}, {"Key", "RESOURCE_ID"}}}}};
   Reader reader = open_reader(options.data_dir);
   json::object answer = cost_and_usage(reader, clock, request, true);
@@ -308,8 +315,8 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
   });
   const std::string key(owner.at("Key").as_string());
   const bool is_tag = owner.at("Type") == "TAG";
-  const std::string untagged = is_tag ? "untagged (usage without an active '" + key + "' cost-allocation tag)"
-                                      : "(no " + key + ")";
+  const std::string untagged =
+      is_tag ? "untagged (usage without an active '" + key + "' cost-allocation tag)" : "(no " + key + ")";
   int64_t total_cost = 0, total_tokens = 0;
   for (const auto& [name, o] : order) {
     total_cost += o->cost;
@@ -352,8 +359,7 @@ int print_chargeback(const ChargebackOptions& options, std::ostream& out, const 
   }
   out << "Chargeback for " << month_text << " by " << options.by << (estimated ? " (month to date)" : "") << "\n\n";
   for (const auto& [name, o] : order) {
-    out << fmt::format("{:<92} {:>16} {:>14}\n", name.empty() ? untagged : key + " = " + name, "COST (USD)",
-                       "TOKENS");
+    out << fmt::format("{:<92} {:>16} {:>14}\n", name.empty() ? untagged : key + " = " + name, "COST (USD)", "TOKENS");
     for (const auto& l : o->lines) {
       out << fmt::format("  {:<90} {:>16} {:>14}\n", l.name.empty() ? l.resource : l.name + "  " + l.resource,
                          costs::format_usd(l.cost), l.tokens);

@@ -13,12 +13,12 @@ namespace tollgate::app {
 
 struct CostsOptions {
   std::string data_dir = "tollgate-data";
-  std::string from;                   // YYYY-MM-DD[THH:MM:SSZ]; default: the first of the current month
-  std::string to;                     // exclusive; default: tomorrow
+  std::string from;                     // YYYY-MM-DD[THH:MM:SSZ]; default: the first of the current month
+  std::string to;                       // exclusive; default: tomorrow
   std::string granularity = "MONTHLY";  // HOURLY | DAILY | MONTHLY
-  std::vector<std::string> group_by;  // "TAG:team", "DIMENSION:REGION" (at most two)
-  std::vector<std::string> filters;   // a Cost Explorer Expression as JSON, or KIND:KEY=V1,V2 (all must hold)
-  std::string format = "table";       // table | csv | json
+  std::vector<std::string> group_by;    // "TAG:team", "DIMENSION:REGION" (at most two)
+  std::vector<std::string> filters;     // a Cost Explorer Expression as JSON, or KIND:KEY=V1,V2 (all must hold)
+  std::string format = "table";         // table | csv | json
 };
 
 // Returns the exit status; a bad option or an error answer throws StartupError with what to fix.

@@ -17,7 +17,6 @@
 namespace tollgate::app {
 namespace {
 
-
 TimePoint parse_day(const std::string& text, const std::string& option) {
   auto day = text.size() == 10 ? parse_date_or_date_time(text) : std::nullopt;
   if (!day) throw StartupError(option + " '" + text + "' must be a date, YYYY-MM-DD (years 1970 to 2200)");
@@ -32,9 +31,12 @@ struct SyntheticProfile {
 };
 
 // The models and Regions the synthetic profiles use: priced models of several providers.
-constexpr std::array<std::string_view, 6> kModels = {
-    "anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-3-5-sonnet-20240620-v1:0", "amazon.nova-lite-v1:0",
-    "amazon.nova-pro-v1:0", "meta.llama3-1-8b-instruct-v1:0", "mistral.mistral-large-2407-v1:0"};
+constexpr std::array<std::string_view, 6> kModels = {"anthropic.claude-3-haiku-20240307-v1:0",
+                                                     "anthropic.claude-3-5-sonnet-20240620-v1:0",
+                                                     "amazon.nova-lite-v1:0",
+                                                     "amazon.nova-pro-v1:0",
+                                                     "meta.llama3-1-8b-instruct-v1:0",
+                                                     "mistral.mistral-large-2407-v1:0"};
 constexpr std::array<std::string_view, 3> kRegions = {"us-east-1", "us-west-2", "eu-west-1"};
 constexpr std::array<std::string_view, 8> kTeams = {"growth", "search", "support", "platform",
                                                     "data",   "mobile", "ads",     "risk"};
@@ -143,8 +145,7 @@ int generate_usage(const GenerateOptions& options, std::ostream& out, const Cloc
   if (failed.load() > 0) throw StartupError(fmt::format("{} records could not be written", failed.load()));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   out << fmt::format("wrote {} records from {} to {} over {} profiles into {} in {:.1f} s\n", options.records,
-                     format_date(from), format_date(to),
-                     options.profiles, ledger_options.path, seconds);
+                     format_date(from), format_date(to), options.profiles, ledger_options.path, seconds);
   return 0;
 }
 

@@ -41,8 +41,9 @@ int main(int argc, char** argv) {
       "example; it shuts down gracefully on SIGINT/SIGTERM, finishing the requests in flight.");
   serve->add_option("--config", config_file, "YAML configuration file (principals, API keys, limits, timeouts)")
       ->check(CLI::ExistingFile);
-  serve->add_option("--listen", listen, "Address and port to listen on, ADDR:PORT (port 0 picks a free port); "
-                                        "default 127.0.0.1:8420");
+  serve->add_option("--listen", listen,
+                    "Address and port to listen on, ADDR:PORT (port 0 picks a free port); "
+                    "default 127.0.0.1:8420");
   serve->add_option("--data", data_dir, "Data directory for the SQLite database; default ./tollgate-data");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error or off; default info");
 
@@ -55,14 +56,16 @@ int main(int argc, char** argv) {
       "its operation, model, the profile it went through, tokens, cost in USD and status. Costs marked * had no\n"
       "price and were recorded at $0.");
   usage->add_option("--data", usage_options.data_dir, "Data directory of the gateway; default ./tollgate-data");
-  usage->add_option("--since", since, "Only records that started at or after this time: 2026-11-22, "
-                                      "2026-11-22T10:00:00Z, or 90m / 24h / 7d back from now");
+  usage->add_option("--since", since,
+                    "Only records that started at or after this time: 2026-11-22, "
+                    "2026-11-22T10:00:00Z, or 90m / 24h / 7d back from now");
   usage->add_option("--profile", profile, "Only records of this inference profile ARN");
   usage->add_option("--limit", usage_options.limit, "At most this many records; default 100");
   usage->add_option("--format", usage_options.format, "table (default) or json");
 
   tollgate::app::CostsOptions costs_options;
-  auto* costs = app.add_subcommand("costs", "Print costs and usage from the ledger, as Cost Explorer's GetCostAndUsage answers.");
+  auto* costs =
+      app.add_subcommand("costs", "Print costs and usage from the ledger, as Cost Explorer's GetCostAndUsage answers.");
   costs->footer(
       "Reads <data>/ledger.db and <data>/billing.db (safe while the gateway runs). Tags count only where their key\n"
       "was an active cost-allocation tag when the usage happened; usage without one is shown as (untagged).\n"
@@ -71,58 +74,70 @@ int main(int argc, char** argv) {
       "  tollgate costs --granularity DAILY --filter TAG:team=growth,search --format csv\n"
       "  tollgate costs --filter '{\"Not\": {\"Tags\": {\"Key\": \"team\", \"MatchOptions\": [\"ABSENT\"]}}}'");
   costs->add_option("--data", costs_options.data_dir, "Data directory of the gateway; default ./tollgate-data");
-  costs->add_option("--from", costs_options.from, "First day (YYYY-MM-DD, or YYYY-MM-DDTHH:00:00Z); default: the first "
-                                                  "of the current month");
-  costs->add_option("--to", costs_options.to, "Day after the last one (exclusive, as in Cost Explorer); default: tomorrow");
+  costs->add_option("--from", costs_options.from,
+                    "First day (YYYY-MM-DD, or YYYY-MM-DDTHH:00:00Z); default: the first "
+                    "of the current month");
+  costs->add_option("--to", costs_options.to,
+                    "Day after the last one (exclusive, as in Cost Explorer); default: tomorrow");
   costs->add_option("--granularity", costs_options.granularity, "HOURLY, DAILY or MONTHLY (default)");
-  costs->add_option("--group-by", costs_options.group_by, "TAG:<key> or DIMENSION:<SERVICE|REGION|USAGE_TYPE|OPERATION|"
-                                                          "LINKED_ACCOUNT|RECORD_TYPE>; at most twice");
-  costs->add_option("--filter", costs_options.filters, "TAG:<key>=<v1>[,<v2>...], DIMENSION:<name>=<v1>[,...] or a "
-                                                       "Cost Explorer Expression in JSON; repeated filters must all hold");
+  costs->add_option("--group-by", costs_options.group_by,
+                    "TAG:<key> or DIMENSION:<SERVICE|REGION|USAGE_TYPE|OPERATION|"
+                    "LINKED_ACCOUNT|RECORD_TYPE>; at most twice");
+  costs->add_option("--filter", costs_options.filters,
+                    "TAG:<key>=<v1>[,<v2>...], DIMENSION:<name>=<v1>[,...] or a "
+                    "Cost Explorer Expression in JSON; repeated filters must all hold");
   costs->add_option("--format", costs_options.format, "table (default), csv or json (the GetCostAndUsage answer)");
 
   tollgate::app::ChargebackOptions chargeback_options;
-  auto* chargeback = app.add_subcommand("chargeback", "Print a per-owner statement for a month: each owner's profiles, "
-                                                      "tokens and cost, and the untagged remainder.");
+  auto* chargeback = app.add_subcommand("chargeback",
+                                        "Print a per-owner statement for a month: each owner's profiles, "
+                                        "tokens and cost, and the untagged remainder.");
   chargeback->footer(
       "Owners are the values of a cost-allocation tag (or of a dimension such as LINKED_ACCOUNT). Usage whose\n"
       "profile carried no active tag of that key is listed last, as untagged. Example:\n"
       "  tollgate chargeback --by TAG:cost-center --month 2026-11");
-  chargeback->add_option("--data", chargeback_options.data_dir, "Data directory of the gateway; default ./tollgate-data");
+  chargeback->add_option("--data", chargeback_options.data_dir,
+                         "Data directory of the gateway; default ./tollgate-data");
   chargeback->add_option("--by", chargeback_options.by, "TAG:<key> (default TAG:cost-center) or DIMENSION:<name>");
   chargeback->add_option("--month", chargeback_options.month, "YYYY-MM; default: the current month (to date)");
   chargeback->add_option("--format", chargeback_options.format, "table (default), csv or json");
 
   tollgate::app::ExportOptions export_options;
-  auto* export_command = app.add_subcommand("export", "Write a month's usage as CUR 2.0 or FOCUS 1.2 gzip CSV files "
-                                                      "plus a manifest.");
+  auto* export_command = app.add_subcommand("export",
+                                            "Write a month's usage as CUR 2.0 or FOCUS 1.2 gzip CSV files "
+                                            "plus a manifest.");
   export_command->footer(
       "Files go to <out>/<cur2|focus1.2>/<YYYY-MM>/part-NNNNN.csv.gz and manifest.json, replacing an earlier\n"
       "export of that month. One row per hour, account, resource, usage type, operation and active tag set\n"
       "(doc/costs.md lists the columns). Example:\n"
       "  tollgate export cur --month 2026-11 --out ./billing");
   export_command->add_option("format", export_options.format, "cur (CUR 2.0) or focus (FOCUS 1.2)")->required();
-  export_command->add_option("--data", export_options.data_dir, "Data directory of the gateway; default ./tollgate-data");
+  export_command->add_option("--data", export_options.data_dir,
+                             "Data directory of the gateway; default ./tollgate-data");
   export_command->add_option("--month", export_options.month, "YYYY-MM; default: the current month (to date)");
   export_command->add_option("--out", export_options.out_dir, "Directory to write into")->required();
 
   tollgate::app::GenerateOptions generate_options;
   std::string activate;
-  auto* generate = app.add_subcommand("generate-usage", "Write synthetic, priced, tagged usage records into a ledger "
-                                                        "(benchmarks and demos).");
+  auto* generate = app.add_subcommand("generate-usage",
+                                      "Write synthetic, priced, tagged usage records into a ledger "
+                                      "(benchmarks and demos).");
   generate->footer(
       "Profiles are spread over six priced models and three Regions, tagged team, cost-center, env and app (every\n"
-      "tenth untagged); records are spread evenly over [--from, --to) in time order, log-normal token counts, a fifth with cache\n"
+      "tenth untagged); records are spread evenly over [--from, --to) in time order, log-normal token counts, a fifth "
+      "with cache\n"
       "reads. The same seed gives the same records. Example:\n"
       "  tollgate generate-usage --data ./demo --records 1000000 --from 2026-11-01 --to 2026-12-01 --activate team");
-  generate->add_option("--data", generate_options.data_dir, "Data directory (created if needed); default ./tollgate-data");
+  generate->add_option("--data", generate_options.data_dir,
+                       "Data directory (created if needed); default ./tollgate-data");
   generate->add_option("--records", generate_options.records, "How many records; default 100000");
   generate->add_option("--from", generate_options.from, "First day, YYYY-MM-DD; default: the first of last month");
   generate->add_option("--to", generate_options.to, "Day after the last (exclusive); default: the first of this month");
   generate->add_option("--profiles", generate_options.profiles, "Application inference profiles; default 100");
   generate->add_option("--seed", generate_options.seed, "Random seed; default 1");
   generate->add_option("--account", generate_options.account, "Account id; default 123456789012");
-  generate->add_option("--activate", activate, "Comma-separated tag keys to activate as cost-allocation tags from --from");
+  generate->add_option("--activate", activate,
+                       "Comma-separated tag keys to activate as cost-allocation tags from --from");
 
   CLI11_PARSE(app, argc, argv);
 

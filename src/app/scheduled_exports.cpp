@@ -12,7 +12,9 @@ ScheduledExports::ScheduledExports(ScheduledExportsOptions options, ledger::Ledg
                                    costs::CostAllocationTags& tags, const catalog::Catalog& catalog, const Clock& clock)
     : options_(std::move(options)), ledger_(ledger), tags_(tags), catalog_(catalog), clock_(clock) {}
 
-void ScheduledExports::start() { thread_ = std::thread([this] { loop(); }); }
+void ScheduledExports::start() {
+  thread_ = std::thread([this] { loop(); });
+}
 
 ScheduledExports::~ScheduledExports() {
   {

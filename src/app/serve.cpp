@@ -88,8 +88,8 @@ int serve(const Config& config) {
   api::Gateway gateway(authenticator);
   api::bedrock::register_control_plane(gateway, profile_service, catalog, config.control_plane_body_bytes);
   cost_explorer.register_operations(gateway);
-  api::runtime::register_runtime(gateway, {profile_service, providers.registry(), prices, ledger, clock,
-                                           config.runtime_body_bytes});
+  api::runtime::register_runtime(
+      gateway, {profile_service, providers.registry(), prices, ledger, clock, config.runtime_body_bytes});
 
   http::ServerOptions options;
   options.address = config.listen_address;
@@ -101,20 +101,20 @@ int serve(const Config& config) {
   options.shutdown_grace = config.shutdown_grace;
   std::unique_ptr<ScheduledExports> exports;
   if (!config.exports.directory.empty()) {
-    ScheduledExportsOptions export_options{(std::filesystem::absolute(config.exports.directory)).string(), {},
-                                           config.exports.interval};
+    ScheduledExportsOptions export_options{
+        (std::filesystem::absolute(config.exports.directory)).string(), {}, config.exports.interval};
     for (const auto& f : config.exports.formats) {
       export_options.formats.push_back(f == "cur" ? costs::ExportFormat::Cur2 : costs::ExportFormat::Focus12);
     }
-    exports = std::make_unique<ScheduledExports>(std::move(export_options), ledger, *cost_allocation_tags, catalog,
-                                                 clock);
+    exports =
+        std::make_unique<ScheduledExports>(std::move(export_options), ledger, *cost_allocation_tags, catalog, clock);
     exports->start();
   }
   http::Server server(options, gateway);
   server.listen();
 
-  std::string host = config.listen_address.find(':') != std::string::npos ? "[" + config.listen_address + "]"
-                                                                            : config.listen_address;
+  std::string host =
+      config.listen_address.find(':') != std::string::npos ? "[" + config.listen_address + "]" : config.listen_address;
   print_banner(config, "http://" + host + ":" + std::to_string(server.port()), data_dir);
   server.run(/*handle_signals=*/true);
   exports.reset();

@@ -40,9 +40,7 @@ CREATE TABLE cost_allocation_backfills (
 )sql"},
 };
 
-int64_t to_ms(TimePoint t) {
-  return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
+int64_t to_ms(TimePoint t) { return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count(); }
 TimePoint from_ms(int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
 
 Error read_only_error() {
@@ -90,8 +88,7 @@ std::vector<Tag> ActivationTimeline::active_tags(const std::vector<Tag>& tags, T
 }
 
 size_t ActivationTimeline::epoch(TimePoint at) const {
-  return static_cast<size_t>(std::upper_bound(change_times_.begin(), change_times_.end(), at) -
-                             change_times_.begin());
+  return static_cast<size_t>(std::upper_bound(change_times_.begin(), change_times_.end(), at) - change_times_.begin());
 }
 
 CostAllocationTags::CostAllocationTags(std::unique_ptr<Database> db) : db_(std::move(db)) {}
@@ -133,8 +130,8 @@ Result<std::vector<CostAllocationTag>> CostAllocationTags::keys() {
   std::vector<CostAllocationTag> out;
   if (!db_) return out;
   auto guard = db_->lock();
-  auto stmt = db_->prepare(
-      "SELECT tag_key, active, last_updated_ms, first_seen_ms FROM cost_allocation_tags ORDER BY tag_key");
+  auto stmt =
+      db_->prepare("SELECT tag_key, active, last_updated_ms, first_seen_ms FROM cost_allocation_tags ORDER BY tag_key");
   if (!stmt.ok()) return std::move(stmt).error();
   while (true) {
     auto row = stmt->step();
@@ -150,7 +147,7 @@ Result<std::vector<CostAllocationTag>> CostAllocationTags::keys() {
 }
 
 Result<std::vector<StatusUpdateError>> CostAllocationTags::update(const std::vector<StatusUpdate>& updates,
-                                                                   TimePoint now) {
+                                                                  TimePoint now) {
   if (updates.empty() || updates.size() > 20) {
     return Error(ErrorCode::Validation, "CostAllocationTagsStatus must hold 1 to 20 entries; it holds " +
                                             std::to_string(updates.size()) + ".");

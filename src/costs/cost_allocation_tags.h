@@ -52,7 +52,7 @@ class ActivationTimeline {
 
  private:
   std::map<std::string, std::vector<StatusChange>, std::less<>> changes_;  // each sorted by time
-  std::vector<TimePoint> change_times_;                                     // all keys, sorted, unique
+  std::vector<TimePoint> change_times_;                                    // all keys, sorted, unique
   std::set<TimePoint> split_hours_;
 };
 

@@ -30,11 +30,16 @@ std::string lower(std::string_view text) {
 
 bool match_one(MatchMode mode, std::string_view value, std::string_view pattern) {
   switch (mode) {
-    case MatchMode::Equals: return value == pattern;
-    case MatchMode::StartsWith: return value.starts_with(pattern);
-    case MatchMode::EndsWith: return value.ends_with(pattern);
-    case MatchMode::Contains: return value.find(pattern) != std::string_view::npos;
-    case MatchMode::Absent: return false;
+    case MatchMode::Equals:
+      return value == pattern;
+    case MatchMode::StartsWith:
+      return value.starts_with(pattern);
+    case MatchMode::EndsWith:
+      return value.ends_with(pattern);
+    case MatchMode::Contains:
+      return value.find(pattern) != std::string_view::npos;
+    case MatchMode::Absent:
+      return false;
   }
   return false;
 }
@@ -66,14 +71,22 @@ std::string dimension_names() {
 
 std::string_view dimension_value(Dimension dimension, const Fact& fact) {
   switch (dimension) {
-    case Dimension::Service: return kServiceName;
-    case Dimension::ServiceCode: return kServiceCode;
-    case Dimension::Region: return fact.dims->billing_region;
-    case Dimension::UsageType: return fact.usage_type();
-    case Dimension::Operation: return fact.dims->billing_operation;
-    case Dimension::LinkedAccount: return fact.dims->account_id;
-    case Dimension::RecordType: return kRecordType;
-    case Dimension::ResourceId: return fact.dims->resource_id;
+    case Dimension::Service:
+      return kServiceName;
+    case Dimension::ServiceCode:
+      return kServiceCode;
+    case Dimension::Region:
+      return fact.dims->billing_region;
+    case Dimension::UsageType:
+      return fact.usage_type();
+    case Dimension::Operation:
+      return fact.dims->billing_operation;
+    case Dimension::LinkedAccount:
+      return fact.dims->account_id;
+    case Dimension::RecordType:
+      return kRecordType;
+    case Dimension::ResourceId:
+      return fact.dims->resource_id;
   }
   return "";
 }
@@ -101,9 +114,12 @@ bool Expression::matches(const Fact& fact) const {
       return std::all_of(operands.begin(), operands.end(), [&](const Expression& e) { return e.matches(fact); });
     case Kind::Or:
       return std::any_of(operands.begin(), operands.end(), [&](const Expression& e) { return e.matches(fact); });
-    case Kind::Not: return !operands.front().matches(fact);
-    case Kind::Dimension: return match.matches(dimension_value(dimension, fact));
-    case Kind::Tag: return match.matches(tag_value(fact, tag_key));
+    case Kind::Not:
+      return !operands.front().matches(fact);
+    case Kind::Dimension:
+      return match.matches(dimension_value(dimension, fact));
+    case Kind::Tag:
+      return match.matches(tag_value(fact, tag_key));
   }
   return false;
 }
@@ -119,9 +135,15 @@ std::vector<TimePoint> period_boundaries(TimePoint start, TimePoint end, Granula
   while (out.back() < end) {
     TimePoint next;
     switch (granularity) {
-      case Granularity::Hourly: next = floor<hours>(out.back()) + hours(1); break;
-      case Granularity::Daily: next = floor<days>(out.back()) + days(1); break;
-      case Granularity::Monthly: next = month_start(out.back(), 1); break;
+      case Granularity::Hourly:
+        next = floor<hours>(out.back()) + hours(1);
+        break;
+      case Granularity::Daily:
+        next = floor<days>(out.back()) + days(1);
+        break;
+      case Granularity::Monthly:
+        next = month_start(out.back(), 1);
+        break;
     }
     out.push_back(std::min(next, end));
   }

@@ -84,7 +84,7 @@ struct CostGroup {
 
 struct CostPeriod {
   TimePoint start, end;
-  Amounts total;                 // of every fact the filter keeps
+  Amounts total;                  // of every fact the filter keeps
   std::vector<CostGroup> groups;  // with group_by: the non-empty groups, sorted by keys
 };
 

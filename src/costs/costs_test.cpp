@@ -151,8 +151,8 @@ class CostQueryTest : public ::testing::Test {
     r.account_id = "123456789012";
     r.principal = "test";
     r.operation = std::move(operation);
-    r.profile_arn = "arn:aws:bedrock:" + region + ":123456789012:application-inference-profile/p" +
-                    std::to_string(tags.size());
+    r.profile_arn =
+        "arn:aws:bedrock:" + region + ":123456789012:application-inference-profile/p" + std::to_string(tags.size());
     r.resource_arn = r.profile_arn;
     r.model_id = "anthropic.claude-3-haiku-20240307-v1:0";
     r.billing_region = r.served_region = std::move(region);
@@ -343,7 +343,8 @@ TEST_F(CostQueryTest, ExportsCurAndFocusRowsThatSumToTheLedger) {
   add("c", "2026-11-20T23:00:00Z", {}, 400, 4000, "us-west-2", "ConverseStream");
   add("d", "2026-12-01T00:00:00Z", {}, 800, 8000);  // the next period
   ActivationTimeline timeline({{"cost-center", {{at("2026-01-01T00:00:00Z"), true}}}});
-  const std::string dir = (std::filesystem::temp_directory_path() / ("tollgate-export-" + std::to_string(getpid()))).string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("tollgate-export-" + std::to_string(getpid()))).string();
   for (auto format : {ExportFormat::Cur2, ExportFormat::Focus12}) {
     FactSource source(*ledger_, catalog_, timeline);
     ExportRequest request;
@@ -379,7 +380,8 @@ TEST_F(CostQueryTest, ExportsCurAndFocusRowsThatSumToTheLedger) {
     }
     EXPECT_EQ(cost, 7003);
     // Only the active key; in CUR under its user_ column name.
-    EXPECT_EQ(tags.front(), format == ExportFormat::Cur2 ? R"({"user_cost_center":"cc,42"})" : R"({"cost-center":"cc,42"})");
+    EXPECT_EQ(tags.front(),
+              format == ExportFormat::Cur2 ? R"({"user_cost_center":"cc,42"})" : R"({"cost-center":"cc,42"})");
     EXPECT_EQ(tags.back(), "{}");
     EXPECT_TRUE(std::filesystem::exists(result->manifest));
   }

@@ -20,33 +20,110 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::days;
 
-const std::vector<std::string_view> kCurColumns = {
-    "identity_line_item_id", "identity_time_interval", "bill_bill_type", "bill_billing_entity",
-    "bill_billing_period_end_date", "bill_billing_period_start_date", "bill_invoice_id", "bill_invoicing_entity",
-    "bill_payer_account_id", "bill_payer_account_name", "line_item_availability_zone", "line_item_blended_cost",
-    "line_item_blended_rate", "line_item_currency_code", "line_item_legal_entity", "line_item_line_item_description",
-    "line_item_line_item_type", "line_item_net_unblended_cost", "line_item_net_unblended_rate",
-    "line_item_operation", "line_item_product_code", "line_item_resource_id", "line_item_unblended_cost",
-    "line_item_unblended_rate", "line_item_usage_account_id", "line_item_usage_account_name",
-    "line_item_usage_amount", "line_item_usage_end_date", "line_item_usage_start_date", "line_item_usage_type",
-    "pricing_currency", "pricing_public_on_demand_cost", "pricing_public_on_demand_rate", "pricing_rate_code",
-    "pricing_term", "pricing_unit", "product", "product_operation", "product_pricing_unit", "product_product_family",
-    "product_region_code", "product_servicecode", "product_sku", "product_usagetype", "resource_tags"};
+const std::vector<std::string_view> kCurColumns = {"identity_line_item_id",
+                                                   "identity_time_interval",
+                                                   "bill_bill_type",
+                                                   "bill_billing_entity",
+                                                   "bill_billing_period_end_date",
+                                                   "bill_billing_period_start_date",
+                                                   "bill_invoice_id",
+                                                   "bill_invoicing_entity",
+                                                   "bill_payer_account_id",
+                                                   "bill_payer_account_name",
+                                                   "line_item_availability_zone",
+                                                   "line_item_blended_cost",
+                                                   "line_item_blended_rate",
+                                                   "line_item_currency_code",
+                                                   "line_item_legal_entity",
+                                                   "line_item_line_item_description",
+                                                   "line_item_line_item_type",
+                                                   "line_item_net_unblended_cost",
+                                                   "line_item_net_unblended_rate",
+                                                   "line_item_operation",
+                                                   "line_item_product_code",
+                                                   "line_item_resource_id",
+                                                   "line_item_unblended_cost",
+                                                   "line_item_unblended_rate",
+                                                   "line_item_usage_account_id",
+                                                   "line_item_usage_account_name",
+                                                   "line_item_usage_amount",
+                                                   "line_item_usage_end_date",
+                                                   "line_item_usage_start_date",
+                                                   "line_item_usage_type",
+                                                   "pricing_currency",
+                                                   "pricing_public_on_demand_cost",
+                                                   "pricing_public_on_demand_rate",
+                                                   "pricing_rate_code",
+                                                   "pricing_term",
+                                                   "pricing_unit",
+                                                   "product",
+                                                   "product_operation",
+                                                   "product_pricing_unit",
+                                                   "product_product_family",
+                                                   "product_region_code",
+                                                   "product_servicecode",
+                                                   "product_sku",
+                                                   "product_usagetype",
+                                                   "resource_tags"};
 
 // FOCUS 1.2: every column of the specification, in its (alphabetical) order.
-const std::vector<std::string_view> kFocusColumns = {
-    "AvailabilityZone", "BilledCost", "BillingAccountId", "BillingAccountName", "BillingAccountType",
-    "BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart", "CapacityReservationId",
-    "CapacityReservationStatus", "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency",
-    "ChargePeriodEnd", "ChargePeriodStart", "CommitmentDiscountCategory", "CommitmentDiscountId",
-    "CommitmentDiscountName", "CommitmentDiscountQuantity", "CommitmentDiscountStatus", "CommitmentDiscountType",
-    "CommitmentDiscountUnit", "ConsumedQuantity", "ConsumedUnit", "ContractedCost", "ContractedUnitPrice",
-    "EffectiveCost", "InvoiceId", "InvoiceIssuerName", "ListCost", "ListUnitPrice", "PricingCategory",
-    "PricingCurrency", "PricingCurrencyContractedUnitPrice", "PricingCurrencyEffectiveCost",
-    "PricingCurrencyListUnitPrice", "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName", "RegionId",
-    "RegionName", "ResourceId", "ResourceName", "ResourceType", "ServiceCategory", "ServiceName",
-    "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceDetails", "SkuPriceId", "SubAccountId", "SubAccountName",
-    "SubAccountType", "Tags"};
+const std::vector<std::string_view> kFocusColumns = {"AvailabilityZone",
+                                                     "BilledCost",
+                                                     "BillingAccountId",
+                                                     "BillingAccountName",
+                                                     "BillingAccountType",
+                                                     "BillingCurrency",
+                                                     "BillingPeriodEnd",
+                                                     "BillingPeriodStart",
+                                                     "CapacityReservationId",
+                                                     "CapacityReservationStatus",
+                                                     "ChargeCategory",
+                                                     "ChargeClass",
+                                                     "ChargeDescription",
+                                                     "ChargeFrequency",
+                                                     "ChargePeriodEnd",
+                                                     "ChargePeriodStart",
+                                                     "CommitmentDiscountCategory",
+                                                     "CommitmentDiscountId",
+                                                     "CommitmentDiscountName",
+                                                     "CommitmentDiscountQuantity",
+                                                     "CommitmentDiscountStatus",
+                                                     "CommitmentDiscountType",
+                                                     "CommitmentDiscountUnit",
+                                                     "ConsumedQuantity",
+                                                     "ConsumedUnit",
+                                                     "ContractedCost",
+                                                     "ContractedUnitPrice",
+                                                     "EffectiveCost",
+                                                     "InvoiceId",
+                                                     "InvoiceIssuerName",
+                                                     "ListCost",
+                                                     "ListUnitPrice",
+                                                     "PricingCategory",
+                                                     "PricingCurrency",
+                                                     "PricingCurrencyContractedUnitPrice",
+                                                     "PricingCurrencyEffectiveCost",
+                                                     "PricingCurrencyListUnitPrice",
+                                                     "PricingQuantity",
+                                                     "PricingUnit",
+                                                     "ProviderName",
+                                                     "PublisherName",
+                                                     "RegionId",
+                                                     "RegionName",
+                                                     "ResourceId",
+                                                     "ResourceName",
+                                                     "ResourceType",
+                                                     "ServiceCategory",
+                                                     "ServiceName",
+                                                     "ServiceSubcategory",
+                                                     "SkuId",
+                                                     "SkuMeter",
+                                                     "SkuPriceDetails",
+                                                     "SkuPriceId",
+                                                     "SubAccountId",
+                                                     "SubAccountName",
+                                                     "SubAccountType",
+                                                     "Tags"};
 
 constexpr std::string_view kIssuer = "tollgate";  // who issues these charges: the gateway's operator
 
@@ -54,11 +131,21 @@ std::string json_string(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<int>(c));
@@ -100,10 +187,14 @@ uint64_t fnv1a(std::string_view text, uint64_t h = 1469598103934665603ull) {
 
 std::string_view token_words(ledger::TokenType type) {
   switch (type) {
-    case ledger::TokenType::Input: return "input tokens";
-    case ledger::TokenType::Output: return "output tokens";
-    case ledger::TokenType::CacheRead: return "cache read input tokens";
-    case ledger::TokenType::CacheWrite: return "cache write input tokens";
+    case ledger::TokenType::Input:
+      return "input tokens";
+    case ledger::TokenType::Output:
+      return "output tokens";
+    case ledger::TokenType::CacheRead:
+      return "cache read input tokens";
+    case ledger::TokenType::CacheWrite:
+      return "cache write input tokens";
   }
   return "tokens";
 }
@@ -183,8 +274,8 @@ std::string cur_line(const RowText& r) {
   std::vector<std::pair<std::string, std::string>> tags;
   for (const auto& tag : r.tags) tags.emplace_back(cur_tag_column(tag.key), tag.value);
   const std::string resource_tags = json_object(tags);
-  const std::string id =
-      fmt::format("{:016x}", fnv1a(r.start + d.account_id + d.resource_id + r.usage_type + d.operation + resource_tags));
+  const std::string id = fmt::format(
+      "{:016x}", fnv1a(r.start + d.account_id + d.resource_id + r.usage_type + d.operation + resource_tags));
   const std::string product = json_object({{"product_name", std::string(kServiceName)},
                                            {"servicename", std::string(kServiceName)},
                                            {"model", d.model_name},
@@ -192,12 +283,51 @@ std::string cur_line(const RowText& r) {
                                            {"provider", d.model_provider},
                                            {"api_operation", d.operation}});
   const std::string interval = r.start + "/" + r.end;
-  const std::string_view values[] = {
-      id, interval, "Anniversary", "AWS", r.period_end, r.period_start, "", kIssuer, d.account_id, d.account_id, "",
-      r.cost, r.rate, "USD", kIssuer, r.description, kRecordType, r.cost, r.rate, d.billing_operation, kServiceCode,
-      d.resource_id, r.cost, r.rate, d.account_id, d.account_id, r.tokens, r.end, r.start, r.usage_type, "USD", r.cost,
-      r.rate, "", "OnDemand", "tokens", product, d.billing_operation, "tokens", "Amazon Bedrock", d.billing_region,
-      kServiceCode, r.sku, r.usage_type, resource_tags};
+  const std::string_view values[] = {id,
+                                     interval,
+                                     "Anniversary",
+                                     "AWS",
+                                     r.period_end,
+                                     r.period_start,
+                                     "",
+                                     kIssuer,
+                                     d.account_id,
+                                     d.account_id,
+                                     "",
+                                     r.cost,
+                                     r.rate,
+                                     "USD",
+                                     kIssuer,
+                                     r.description,
+                                     kRecordType,
+                                     r.cost,
+                                     r.rate,
+                                     d.billing_operation,
+                                     kServiceCode,
+                                     d.resource_id,
+                                     r.cost,
+                                     r.rate,
+                                     d.account_id,
+                                     d.account_id,
+                                     r.tokens,
+                                     r.end,
+                                     r.start,
+                                     r.usage_type,
+                                     "USD",
+                                     r.cost,
+                                     r.rate,
+                                     "",
+                                     "OnDemand",
+                                     "tokens",
+                                     product,
+                                     d.billing_operation,
+                                     "tokens",
+                                     "Amazon Bedrock",
+                                     d.billing_region,
+                                     kServiceCode,
+                                     r.sku,
+                                     r.usage_type,
+                                     resource_tags};
   static_assert(std::size(values) == 45);
   return csv_line(values);
 }
@@ -210,30 +340,63 @@ std::string focus_line(const RowText& r) {
   const std::string resource_name = d.resource_id.substr(d.resource_id.rfind('/') + 1);
   std::string meter(token_words(r.token_type));
   meter[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(meter[0])));
-  const std::string_view values[] = {
-      "",                                        // AvailabilityZone
-      r.cost,                                    // BilledCost
-      d.account_id, d.account_id, "",            // BillingAccountId, Name, Type
-      "USD",                                     // BillingCurrency
-      r.period_end, r.period_start,
-      "", "",                                    // CapacityReservationId, Status
-      "Usage", "", r.description, "Usage-Based", // ChargeCategory, Class, Description, Frequency
-      r.end, r.start,                            // ChargePeriodEnd, ChargePeriodStart
-      "", "", "", "", "", "", "",                // CommitmentDiscount*
-      r.tokens, "Tokens",                        // ConsumedQuantity, ConsumedUnit
-      r.cost, r.rate,                            // ContractedCost, ContractedUnitPrice
-      r.cost,                                    // EffectiveCost
-      "", kIssuer,                               // InvoiceId, InvoiceIssuerName
-      r.cost, r.rate,                            // ListCost, ListUnitPrice
-      "Standard", "USD", r.rate, r.cost, r.rate, // PricingCategory, PricingCurrency, ...UnitPrice, ...Cost, ...
-      r.tokens, "Tokens",                        // PricingQuantity, PricingUnit
-      kIssuer, d.model_provider,                 // ProviderName, PublisherName
-      d.billing_region, "",                      // RegionId, RegionName
-      d.resource_id, resource_name, resource_type(d),
-      "AI and Machine Learning", kServiceName, "Generative AI",
-      r.sku, meter, "", "",                      // SkuId, SkuMeter, SkuPriceDetails, SkuPriceId
-      d.account_id, d.account_id, "",            // SubAccountId, Name, Type
-      tags_json};
+  const std::string_view values[] = {"",      // AvailabilityZone
+                                     r.cost,  // BilledCost
+                                     d.account_id,
+                                     d.account_id,
+                                     "",     // BillingAccountId, Name, Type
+                                     "USD",  // BillingCurrency
+                                     r.period_end,
+                                     r.period_start,
+                                     "",
+                                     "",  // CapacityReservationId, Status
+                                     "Usage",
+                                     "",
+                                     r.description,
+                                     "Usage-Based",  // ChargeCategory, Class, Description, Frequency
+                                     r.end,
+                                     r.start,  // ChargePeriodEnd, ChargePeriodStart
+                                     "",
+                                     "",
+                                     "",
+                                     "",
+                                     "",
+                                     "",
+                                     "",  // CommitmentDiscount*
+                                     r.tokens,
+                                     "Tokens",  // ConsumedQuantity, ConsumedUnit
+                                     r.cost,
+                                     r.rate,  // ContractedCost, ContractedUnitPrice
+                                     r.cost,  // EffectiveCost
+                                     "",
+                                     kIssuer,  // InvoiceId, InvoiceIssuerName
+                                     r.cost,
+                                     r.rate,  // ListCost, ListUnitPrice
+                                     "Standard",
+                                     "USD",
+                                     r.rate,
+                                     r.cost,
+                                     r.rate,  // PricingCategory, PricingCurrency, ...UnitPrice, ...Cost, ...
+                                     r.tokens,
+                                     "Tokens",  // PricingQuantity, PricingUnit
+                                     kIssuer,
+                                     d.model_provider,  // ProviderName, PublisherName
+                                     d.billing_region,
+                                     "",  // RegionId, RegionName
+                                     d.resource_id,
+                                     resource_name,
+                                     resource_type(d),
+                                     "AI and Machine Learning",
+                                     kServiceName,
+                                     "Generative AI",
+                                     r.sku,
+                                     meter,
+                                     "",
+                                     "",  // SkuId, SkuMeter, SkuPriceDetails, SkuPriceId
+                                     d.account_id,
+                                     d.account_id,
+                                     "",  // SubAccountId, Name, Type
+                                     tags_json};
   static_assert(std::size(values) == 57);
   return csv_line(values);
 }
@@ -261,7 +424,8 @@ std::string cur_tag_column(std::string_view key) {
 
 Result<ExportResult> write_export(FactSource& source, const ExportRequest& request, TimePoint now) {
   const TimePoint start = month_start(request.month);
-  if (start != request.month) return Error(ErrorCode::Validation, "An export's billing period starts on the first of a month.");
+  if (start != request.month)
+    return Error(ErrorCode::Validation, "An export's billing period starts on the first of a month.");
   const TimePoint end = month_start(start, 1);
   const std::string month = format_date_time(start).substr(0, 7);
   ExportResult result;
@@ -337,14 +501,15 @@ Result<ExportResult> write_export(FactSource& source, const ExportRequest& reque
   TOLLGATE_TRY(scanned);
   flush();
   if (!file->close()) write_failed = true;
-  if (write_failed) return Error(ErrorCode::InternalServer, "writing the export files under " + staging.string() + " failed");
+  if (write_failed)
+    return Error(ErrorCode::InternalServer, "writing the export files under " + staging.string() + " failed");
 
   std::string manifest = "{\"format\":" + json_string(request.format == ExportFormat::Cur2 ? "CUR 2.0" : "FOCUS 1.2") +
                          ",\"billingPeriod\":" + json_string(month) +
                          ",\"billingPeriodStart\":" + json_string(format_date_time(start)) +
                          ",\"billingPeriodEnd\":" + json_string(format_date_time(end)) +
-                         ",\"generatedAt\":" + json_string(format_date_time(now)) + ",\"complete\":" +
-                         (now >= end ? "true" : "false") + ",\"compression\":\"GZIP\",\"columns\":[";
+                         ",\"generatedAt\":" + json_string(format_date_time(now)) +
+                         ",\"complete\":" + (now >= end ? "true" : "false") + ",\"compression\":\"GZIP\",\"columns\":[";
   for (size_t i = 0; i < columns.size(); ++i) manifest += (i ? "," : "") + json_string(columns[i]);
   manifest += "],\"files\":[";
   for (size_t i = 0; i < file_names.size(); ++i) {

@@ -32,8 +32,8 @@ struct ExportProgress {
 
 struct ExportRequest {
   ExportFormat format = ExportFormat::Cur2;
-  TimePoint month;           // the billing period: the month starting here (00:00 UTC on a first)
-  std::string directory;     // the output directory (created if needed)
+  TimePoint month;        // the billing period: the month starting here (00:00 UTC on a first)
+  std::string directory;  // the output directory (created if needed)
   std::optional<std::string> account;
   size_t rows_per_file = 1'000'000;
   std::function<void(const ExportProgress&)> progress;  // after each hour with rows

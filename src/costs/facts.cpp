@@ -84,8 +84,7 @@ Status FactSource::scan(TimePoint since, TimePoint until, const std::optional<st
                         const std::function<void(const Fact&)>& visit) {
   // The split hours' facts are read first: the ledger's reading connection is busy during the scan.
   std::vector<std::pair<TimePoint, std::vector<Fact>>> split;
-  for (auto it = timeline_.split_hours().lower_bound(since); it != timeline_.split_hours().end() && *it < until;
-       ++it) {
+  for (auto it = timeline_.split_hours().lower_bound(since); it != timeline_.split_hours().end() && *it < until; ++it) {
     auto facts = split_hour_facts(*it, account);
     if (!facts.ok()) return std::move(facts).error();
     split.emplace_back(*it, std::move(facts).value());
@@ -117,15 +116,15 @@ Status FactSource::scan(TimePoint since, TimePoint until, const std::optional<st
     }
     if (current_is_split) return;  // read from the records instead
     // Consecutive rows mostly share their dimensions: look up only what changed.
-    auto key = std::make_tuple(row.account_key, row.profile_arn_key, row.model_key, row.billing_region_key,
-                               row.operation_key);
+    auto key =
+        std::make_tuple(row.account_key, row.profile_arn_key, row.model_key, row.billing_region_key, row.operation_key);
     if (key != last_dims_key || !last_dims) {
       auto found = dims_by_keys_.find(key);
       if (found == dims_by_keys_.end()) {
-        found = dims_by_keys_
-                    .emplace(key, dims_of(row.account_id, row.profile_arn, row.model_id, row.billing_region,
-                                          row.operation))
-                    .first;
+        found =
+            dims_by_keys_
+                .emplace(key, dims_of(row.account_id, row.profile_arn, row.model_id, row.billing_region, row.operation))
+                .first;
       }
       last_dims_key = key;
       last_dims = found->second;

@@ -30,12 +30,12 @@ struct FactDims {
   std::string account_id;
   std::string profile_arn;  // empty for a bare model call
   std::string model_id;
-  std::string model_name;   // from the catalog; the id when the catalog does not know the model
+  std::string model_name;      // from the catalog; the id when the catalog does not know the model
   std::string model_provider;  // "Anthropic", ...; empty when the catalog does not know the model
   std::string billing_region;
-  std::string operation;    // the runtime API operation: Converse, ConverseStream, InvokeModel, ...
-  std::string resource_id;  // the profile ARN, or the foundation model's ARN for a bare model call
-  std::string_view billing_operation;  // InvokeModelInference | InvokeModelStreamingInference
+  std::string operation;                   // the runtime API operation: Converse, ConverseStream, InvokeModel, ...
+  std::string resource_id;                 // the profile ARN, or the foundation model's ARN for a bare model call
+  std::string_view billing_operation;      // InvokeModelInference | InvokeModelStreamingInference
   std::array<std::string, 4> usage_types;  // per ledger::TokenType
 };
 
@@ -89,7 +89,7 @@ class FactSource {
   std::map<DimsKey, std::unique_ptr<FactDims>> dims_;
   std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>, const FactDims*> dims_by_keys_;
   std::map<std::pair<std::string, size_t>, std::unique_ptr<std::vector<Tag>>> tags_;  // (tag set, epoch)
-  std::map<std::pair<int64_t, size_t>, const std::vector<Tag>*> tags_by_key_;  // (ledger tag-set key, epoch)
+  std::map<std::pair<int64_t, size_t>, const std::vector<Tag>*> tags_by_key_;         // (ledger tag-set key, epoch)
 };
 
 }  // namespace tollgate::costs

@@ -29,7 +29,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 38> kRegionP
 
 bool is_version(std::string_view word) {
   return !word.empty() && std::isdigit(static_cast<unsigned char>(word[0])) &&
-         std::all_of(word.begin(), word.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; });
+         std::all_of(word.begin(), word.end(),
+                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; });
 }
 
 }  // namespace
@@ -69,10 +70,14 @@ std::string usage_type(std::string_view region, std::string_view family, ledger:
   out += '-';
   out += family;
   switch (token_type) {
-    case ledger::TokenType::Input: return out + "-input-tokens";
-    case ledger::TokenType::Output: return out + "-output-tokens";
-    case ledger::TokenType::CacheRead: return out + "-cache-read-input-token-count";
-    case ledger::TokenType::CacheWrite: return out + "-cache-write-input-token-count";
+    case ledger::TokenType::Input:
+      return out + "-input-tokens";
+    case ledger::TokenType::Output:
+      return out + "-output-tokens";
+    case ledger::TokenType::CacheRead:
+      return out + "-cache-read-input-token-count";
+    case ledger::TokenType::CacheWrite:
+      return out + "-cache-write-input-token-count";
   }
   return out;
 }

@@ -36,19 +36,46 @@ constexpr int kMaxExpressionDepth = 16;
 constexpr int64_t kMaxPeriods = 10'000;
 
 // Cost Explorer's whole Dimension enum (the service model's), for the error an unknown name gets.
-constexpr std::array<std::string_view, 35> kAwsDimensions = {
-    "AZ", "INSTANCE_TYPE", "LINKED_ACCOUNT", "PAYER_ACCOUNT", "LINKED_ACCOUNT_NAME", "OPERATION", "PURCHASE_TYPE",
-    "REGION", "SERVICE", "SERVICE_CODE", "USAGE_TYPE", "USAGE_TYPE_GROUP", "RECORD_TYPE", "OPERATING_SYSTEM",
-    "TENANCY", "SCOPE", "PLATFORM", "SUBSCRIPTION_ID", "LEGAL_ENTITY_NAME", "DEPLOYMENT_OPTION", "DATABASE_ENGINE",
-    "CACHE_ENGINE", "INSTANCE_TYPE_FAMILY", "BILLING_ENTITY", "RESERVATION_ID", "RESOURCE_ID", "RIGHTSIZING_TYPE",
-    "SAVINGS_PLANS_TYPE", "SAVINGS_PLAN_ARN", "PAYMENT_OPTION", "AGREEMENT_END_DATE_TIME_AFTER",
-    "AGREEMENT_END_DATE_TIME_BEFORE", "INVOICING_ENTITY", "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
-    "ANOMALY_TOTAL_IMPACT_PERCENTAGE"};
+constexpr std::array<std::string_view, 35> kAwsDimensions = {"AZ",
+                                                             "INSTANCE_TYPE",
+                                                             "LINKED_ACCOUNT",
+                                                             "PAYER_ACCOUNT",
+                                                             "LINKED_ACCOUNT_NAME",
+                                                             "OPERATION",
+                                                             "PURCHASE_TYPE",
+                                                             "REGION",
+                                                             "SERVICE",
+                                                             "SERVICE_CODE",
+                                                             "USAGE_TYPE",
+                                                             "USAGE_TYPE_GROUP",
+                                                             "RECORD_TYPE",
+                                                             "OPERATING_SYSTEM",
+                                                             "TENANCY",
+                                                             "SCOPE",
+                                                             "PLATFORM",
+                                                             "SUBSCRIPTION_ID",
+                                                             "LEGAL_ENTITY_NAME",
+                                                             "DEPLOYMENT_OPTION",
+                                                             "DATABASE_ENGINE",
+                                                             "CACHE_ENGINE",
+                                                             "INSTANCE_TYPE_FAMILY",
+                                                             "BILLING_ENTITY",
+                                                             "RESERVATION_ID",
+                                                             "RESOURCE_ID",
+                                                             "RIGHTSIZING_TYPE",
+                                                             "SAVINGS_PLANS_TYPE",
+                                                             "SAVINGS_PLAN_ARN",
+                                                             "PAYMENT_OPTION",
+                                                             "AGREEMENT_END_DATE_TIME_AFTER",
+                                                             "AGREEMENT_END_DATE_TIME_BEFORE",
+                                                             "INVOICING_ENTITY",
+                                                             "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
+                                                             "ANOMALY_TOTAL_IMPACT_PERCENTAGE"};
 
 // The metrics of GetCostAndUsage. tollgate has no reservations, savings plans, discounts or blended rates,
 // so every cost metric is the unblended cost.
-constexpr std::array<std::string_view, 6> kMetrics = {"AmortizedCost",    "BlendedCost",      "NetAmortizedCost",
-                                                      "NetUnblendedCost", "UnblendedCost",    "UsageQuantity"};
+constexpr std::array<std::string_view, 6> kMetrics = {"AmortizedCost",    "BlendedCost",   "NetAmortizedCost",
+                                                      "NetUnblendedCost", "UnblendedCost", "UsageQuantity"};
 
 Error invalid(std::string message) { return Error(ErrorCode::Validation, std::move(message)); }
 
@@ -122,9 +149,15 @@ Status check_period_count(const Period& period, costs::Granularity granularity) 
   const auto span = period.end - period.start;
   int64_t count = 0;
   switch (granularity) {
-    case costs::Granularity::Hourly: count = std::chrono::ceil<hours>(span).count(); break;
-    case costs::Granularity::Daily: count = std::chrono::ceil<days>(span).count() + 1; break;
-    case costs::Granularity::Monthly: count = std::chrono::ceil<days>(span).count() / 28 + 2; break;
+    case costs::Granularity::Hourly:
+      count = std::chrono::ceil<hours>(span).count();
+      break;
+    case costs::Granularity::Daily:
+      count = std::chrono::ceil<days>(span).count() + 1;
+      break;
+    case costs::Granularity::Monthly:
+      count = std::chrono::ceil<days>(span).count() / 28 + 2;
+      break;
   }
   if (count > kMaxPeriods) {
     return invalid("The TimePeriod holds more than " + std::to_string(kMaxPeriods) +
@@ -234,8 +267,9 @@ Result<Expression> parse_expression(const json::value& value, const std::string&
       return invalid("'" + where + "." + std::string(kind) + "' must be a list of at least two Expressions.");
     }
     for (size_t i = 0; i < inner.as_array().size(); ++i) {
-      auto operand = parse_expression(inner.as_array()[i], where + "." + std::string(kind) + "[" + std::to_string(i) + "]",
-                                      depth + 1, with_resources);
+      auto operand =
+          parse_expression(inner.as_array()[i], where + "." + std::string(kind) + "[" + std::to_string(i) + "]",
+                           depth + 1, with_resources);
       TOLLGATE_TRY(operand);
       e.operands.push_back(std::move(operand).value());
     }
@@ -279,8 +313,9 @@ Result<std::optional<Expression>> parse_filter(const json::object& request, bool
   const json::value* filter = member(request, "Filter");
   if (!filter) {
     if (required) {
-      return invalid("1 validation error detected: Value null at 'filter' failed to satisfy constraint: Member "
-                     "must not be null");
+      return invalid(
+          "1 validation error detected: Value null at 'filter' failed to satisfy constraint: Member "
+          "must not be null");
     }
     return std::optional<Expression>();
   }
@@ -312,9 +347,10 @@ Result<std::vector<GroupKey>> parse_group_by(const json::object& request, bool w
       auto dimension = costs::parse_dimension(**key);
       if (!dimension || (*dimension == Dimension::ResourceId && !with_resources) ||
           *dimension == Dimension::ServiceCode) {
-        return invalid("Group Definition dimension is invalid. Valid values are LINKED_ACCOUNT, OPERATION, "
-                       "RECORD_TYPE, REGION, SERVICE, USAGE_TYPE" +
-                       std::string(with_resources ? ", RESOURCE_ID" : "") + " (the ones tollgate's usage has).");
+        return invalid(
+            "Group Definition dimension is invalid. Valid values are LINKED_ACCOUNT, OPERATION, "
+            "RECORD_TYPE, REGION, SERVICE, USAGE_TYPE" +
+            std::string(with_resources ? ", RESOURCE_ID" : "") + " (the ones tollgate's usage has).");
       }
       group.dimension = *dimension;
     } else if (**type == "COST_CATEGORY") {
@@ -334,8 +370,9 @@ Result<std::vector<std::string>> parse_metrics(const json::object& request) {
   std::vector<std::string> out;
   for (const auto& m : *metrics) {
     if (m == "NormalizedUsageAmount") {
-      return invalid("NormalizedUsageAmount applies to reservations, which tollgate does not have; use "
-                     "UsageQuantity for tokens.");
+      return invalid(
+          "NormalizedUsageAmount applies to reservations, which tollgate does not have; use "
+          "UsageQuantity for tokens.");
     }
     if (std::find(kMetrics.begin(), kMetrics.end(), m) == kMetrics.end()) {
       return invalid("Invalid metric '" + m + "': use one of " + join(kMetrics) + ".");
@@ -382,9 +419,10 @@ Result<size_t> page_offset(const json::object& request, std::string_view token_f
   auto token = optional_string(request, token_field);
   TOLLGATE_TRY(token);
   if (!token->has_value()) return size_t{0};
-  auto bad = Error(ErrorCode::InvalidNextToken,
-                   "The " + std::string(token_field) +
-                       " is not one this request was given: pass the token of the previous page with the same request.");
+  auto bad =
+      Error(ErrorCode::InvalidNextToken,
+            "The " + std::string(token_field) +
+                " is not one this request was given: pass the token of the previous page with the same request.");
   auto text = base64_decode(**token);
   if (!text) return bad;
   size_t offset = 0;
@@ -463,15 +501,16 @@ Result<ValueList> page_of_values(std::map<std::string, costs::Amounts> all, cons
   out.total = values.size();
   size_t begin = std::min(*offset, values.size());
   size_t end = std::min(begin + *limit, values.size());
-  out.values.assign(values.begin() + static_cast<std::ptrdiff_t>(begin), values.begin() + static_cast<std::ptrdiff_t>(end));
+  out.values.assign(values.begin() + static_cast<std::ptrdiff_t>(begin),
+                    values.begin() + static_cast<std::ptrdiff_t>(end));
   if (end < values.size()) out.next_token = make_token(end, fingerprint(request, "NextPageToken"));
   return out;
 }
 
 // Sums per value of one group key over [start, end).
 Result<std::map<std::string, costs::Amounts>> totals_by(costs::FactSource& source, const Period& period,
-                                                       const std::optional<std::string>& account,
-                                                       std::optional<Expression> filter, GroupKey key) {
+                                                        const std::optional<std::string>& account,
+                                                        std::optional<Expression> filter, GroupKey key) {
   TOLLGATE_TRY(check_period_count(period, costs::Granularity::Monthly));
   costs::CostQuery query;
   query.start = period.start;
@@ -506,8 +545,7 @@ CostExplorer::CostExplorer(ledger::Ledger& ledger, costs::CostAllocationTags& ta
     : ledger_(ledger), tags_(tags), catalog_(catalog), clock_(clock), options_(options) {}
 
 Result<json::object> CostExplorer::get_cost_and_usage(const json::object& request,
-                                                      const std::optional<std::string>& account,
-                                                      bool with_resources) {
+                                                      const std::optional<std::string>& account, bool with_resources) {
   TOLLGATE_TRY(refuse_billing_view(request));
   auto period = parse_time_period(request);
   TOLLGATE_TRY(period);
@@ -548,7 +586,7 @@ Result<json::object> CostExplorer::get_cost_and_usage(const json::object& reques
   } else {
     // Each period is as many items as it has groups (one if none); a page holds page_size items.
     size_t item = 0;
-    const size_t begin = *offset, end = *offset + options_.page_size;
+    const size_t begin = *offset, end = begin + std::min(options_.page_size, SIZE_MAX - begin);
     for (const auto& p : *periods) {
       const size_t items = std::max<size_t>(1, p.groups.size());
       if (item + items > begin && item < end) {
@@ -558,7 +596,8 @@ Result<json::object> CostExplorer::get_cost_and_usage(const json::object& reques
           if (item + g < begin || item + g >= end) continue;
           json::array keys;
           for (const auto& k : p.groups[g].keys) keys.emplace_back(k);
-          groups.push_back(json::object{{"Keys", std::move(keys)}, {"Metrics", metrics_json(*metrics, p.groups[g].amounts)}});
+          groups.push_back(
+              json::object{{"Keys", std::move(keys)}, {"Metrics", metrics_json(*metrics, p.groups[g].amounts)}});
         }
         entry["Groups"] = std::move(groups);
         results.push_back(std::move(entry));
@@ -610,9 +649,8 @@ Result<json::object> CostExplorer::get_dimension_values(const json::object& requ
   for (const auto& [value, amounts] : page->values) {
     values.push_back(json::object{{"Value", value}, {"Attributes", json::object{}}});
   }
-  json::object response{{"DimensionValues", std::move(values)},
-                        {"ReturnSize", page->values.size()},
-                        {"TotalSize", page->total}};
+  json::object response{
+      {"DimensionValues", std::move(values)}, {"ReturnSize", page->values.size()}, {"TotalSize", page->total}};
   if (page->next_token) response["NextPageToken"] = *page->next_token;
   return response;
 }
@@ -669,7 +707,7 @@ Result<json::object> CostExplorer::get_cost_forecast(const json::object& request
   auto metric = required_string(request, "Metric");
   TOLLGATE_TRY(metric);
   static constexpr std::array<std::string_view, 7> kForecastMetrics = {
-      "BLENDED_COST",     "UNBLENDED_COST", "AMORTIZED_COST",         "NET_UNBLENDED_COST",
+      "BLENDED_COST",       "UNBLENDED_COST", "AMORTIZED_COST",         "NET_UNBLENDED_COST",
       "NET_AMORTIZED_COST", "USAGE_QUANTITY", "NORMALIZED_USAGE_AMOUNT"};
   if (std::find(kForecastMetrics.begin(), kForecastMetrics.end(), *metric) == kForecastMetrics.end()) {
     return not_in_enum(*metric, "metric", join(kForecastMetrics));
@@ -732,16 +770,22 @@ Result<json::object> CostExplorer::get_cost_forecast(const json::object& request
                       {"ForecastResultsByTime", std::move(by_time)}};
 }
 
-Status CostExplorer::note_keys_from_usage() {
+Result<std::map<std::string, TimePoint>> CostExplorer::note_keys_from_usage() {
   auto uses = ledger_.tag_set_last_use();
   TOLLGATE_TRY(uses);
-  std::set<std::string> keys;
+  std::map<std::string, TimePoint> last_used;
   for (const auto& use : *uses) {
     std::vector<Tag> tags;
     ledger::parse_tag_set(use.tag_set, tags);
-    for (auto& tag : tags) keys.insert(std::move(tag.key));
+    for (auto& tag : tags) {
+      auto [it, inserted] = last_used.emplace(std::move(tag.key), use.last_hour);
+      if (!inserted) it->second = std::max(it->second, use.last_hour);
+    }
   }
-  return tags_.note_keys(std::vector<std::string>(keys.begin(), keys.end()), clock_.now());
+  std::vector<std::string> keys;
+  for (const auto& [key, hour] : last_used) keys.push_back(key);
+  TOLLGATE_TRY(tags_.note_keys(keys, clock_.now()));
+  return last_used;
 }
 
 Result<json::object> CostExplorer::list_cost_allocation_tags(const json::object& request) {
@@ -773,20 +817,10 @@ Result<json::object> CostExplorer::list_cost_allocation_tags(const json::object&
     after_key = after_key->substr(4);
   }
 
-  TOLLGATE_TRY(note_keys_from_usage());
+  auto last_used = note_keys_from_usage();
+  TOLLGATE_TRY(last_used);
   auto keys = tags_.keys();
   TOLLGATE_TRY(keys);
-  auto uses = ledger_.tag_set_last_use();
-  TOLLGATE_TRY(uses);
-  std::map<std::string, TimePoint> last_used;
-  for (const auto& use : *uses) {
-    std::vector<Tag> tags;
-    ledger::parse_tag_set(use.tag_set, tags);
-    for (const auto& tag : tags) {
-      auto [it, inserted] = last_used.emplace(tag.key, use.last_hour);
-      if (!inserted) it->second = std::max(it->second, use.last_hour);
-    }
-  }
   json::array out;
   std::optional<std::string> next;
   for (const auto& key : *keys) {
@@ -800,7 +834,7 @@ Result<json::object> CostExplorer::list_cost_allocation_tags(const json::object&
     }
     json::object entry{{"TagKey", key.key}, {"Type", "UserDefined"}, {"Status", key.active ? "Active" : "Inactive"}};
     if (key.last_updated) entry["LastUpdatedDate"] = format_date_time(*key.last_updated);
-    if (auto used = last_used.find(key.key); used != last_used.end()) {
+    if (auto used = last_used->find(key.key); used != last_used->end()) {
       entry["LastUsedDate"] = format_date_time(used->second);
     }
     out.push_back(std::move(entry));
@@ -813,8 +847,9 @@ Result<json::object> CostExplorer::list_cost_allocation_tags(const json::object&
 Result<json::object> CostExplorer::update_cost_allocation_tags_status(const json::object& request) {
   const json::value* list = member(request, "CostAllocationTagsStatus");
   if (!list) {
-    return invalid("1 validation error detected: Value null at 'costAllocationTagsStatus' failed to satisfy "
-                   "constraint: Member must not be null");
+    return invalid(
+        "1 validation error detected: Value null at 'costAllocationTagsStatus' failed to satisfy "
+        "constraint: Member must not be null");
   }
   if (!list->is_array()) return invalid("CostAllocationTagsStatus must be a list of {TagKey, Status}.");
   std::vector<costs::StatusUpdate> updates;
@@ -834,7 +869,8 @@ Result<json::object> CostExplorer::update_cost_allocation_tags_status(const json
   auto errors = tags_.update(updates, clock_.now());
   TOLLGATE_TRY(errors);
   json::array out;
-  for (const auto& e : *errors) out.push_back(json::object{{"TagKey", e.key}, {"Code", e.code}, {"Message", e.message}});
+  for (const auto& e : *errors)
+    out.push_back(json::object{{"TagKey", e.key}, {"Code", e.code}, {"Message", e.message}});
   return json::object{{"Errors", std::move(out)}};
 }
 
@@ -873,7 +909,9 @@ Result<json::object> CostExplorer::list_cost_allocation_tag_backfill_history(con
   json::array out;
   for (size_t i = *offset; i < history->size() && out.size() < *limit; ++i) out.push_back(backfill_json((*history)[i]));
   json::object response{{"BackfillRequests", std::move(out)}};
-  if (*offset + *limit < history->size()) response["NextToken"] = make_token(*offset + *limit, fingerprint(request, "NextToken"));
+  if (*offset < history->size() && history->size() - *offset > *limit) {
+    response["NextToken"] = make_token(*offset + *limit, fingerprint(request, "NextToken"));
+  }
   return response;
 }
 

@@ -10,6 +10,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -49,7 +50,8 @@ class CostExplorer {
   void register_operations(Gateway& gateway);
 
  private:
-  Status note_keys_from_usage();
+  // Records the tag keys the ledger's usage carried as known keys; returns each key's last hour of use.
+  Result<std::map<std::string, TimePoint>> note_keys_from_usage();
 
   ledger::Ledger& ledger_;
   costs::CostAllocationTags& tags_;
