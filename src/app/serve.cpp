@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "api/bedrock/control_plane.h"
+#include "api/budgets/budgets_api.h"
 #include "api/ce/cost_explorer.h"
 #include "api/gateway.h"
 #include "api/runtime/runtime_api.h"
@@ -13,6 +14,7 @@
 #include "app/scheduled_exports.h"
 #include "auth/authenticator.h"
 #include "catalog/catalog.h"
+#include "budgets/budget_store.h"
 #include "costs/cost_allocation_tags.h"
 #include "http/server.h"
 #include "ledger/sqlite/sqlite_ledger.h"
@@ -85,9 +87,14 @@ int serve(const Config& config) {
   api::ce::CostExplorer cost_explorer(ledger, *cost_allocation_tags, catalog, clock,
                                       {config.cost_explorer_page_size, config.control_plane_body_bytes});
 
+  auto budget_store = budgets::BudgetStore::open((data_dir / "billing.db").string());
+  api::budgets::BudgetsApi budgets_api(*budget_store, ledger, *cost_allocation_tags, catalog, clock,
+                                       config.control_plane_body_bytes);
+
   api::Gateway gateway(authenticator);
   api::bedrock::register_control_plane(gateway, profile_service, catalog, config.control_plane_body_bytes);
   cost_explorer.register_operations(gateway);
+  budgets_api.register_operations(gateway);
   api::runtime::register_runtime(
       gateway, {profile_service, providers.registry(), prices, ledger, clock, config.runtime_body_bytes});
 

@@ -31,6 +31,11 @@ enum class ErrorCode {
   InvalidNextToken,
   BackfillLimitExceeded,
   LimitExceeded,
+  // Budgets errors.
+  InvalidParameter,
+  NotFound,
+  DuplicateRecord,
+  CreationLimitExceeded,
   // Protocol-level errors.
   UnknownOperation,
   SerializationFailure,

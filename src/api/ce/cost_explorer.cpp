@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "api/ce/expression.h"
 #include "api/json_body.h"
 #include "core/base64.h"
 #include "core/time_format.h"
@@ -30,47 +31,9 @@ using costs::GroupKey;
 using std::chrono::days;
 using std::chrono::hours;
 
-constexpr int kMaxExpressionDepth = 16;
 // Results per request at most (AWS bounds hourly data to 14 days): a period of centuries by the hour would
 // otherwise be millions of empty results.
 constexpr int64_t kMaxPeriods = 10'000;
-
-// Cost Explorer's whole Dimension enum (the service model's), for the error an unknown name gets.
-constexpr std::array<std::string_view, 35> kAwsDimensions = {"AZ",
-                                                             "INSTANCE_TYPE",
-                                                             "LINKED_ACCOUNT",
-                                                             "PAYER_ACCOUNT",
-                                                             "LINKED_ACCOUNT_NAME",
-                                                             "OPERATION",
-                                                             "PURCHASE_TYPE",
-                                                             "REGION",
-                                                             "SERVICE",
-                                                             "SERVICE_CODE",
-                                                             "USAGE_TYPE",
-                                                             "USAGE_TYPE_GROUP",
-                                                             "RECORD_TYPE",
-                                                             "OPERATING_SYSTEM",
-                                                             "TENANCY",
-                                                             "SCOPE",
-                                                             "PLATFORM",
-                                                             "SUBSCRIPTION_ID",
-                                                             "LEGAL_ENTITY_NAME",
-                                                             "DEPLOYMENT_OPTION",
-                                                             "DATABASE_ENGINE",
-                                                             "CACHE_ENGINE",
-                                                             "INSTANCE_TYPE_FAMILY",
-                                                             "BILLING_ENTITY",
-                                                             "RESERVATION_ID",
-                                                             "RESOURCE_ID",
-                                                             "RIGHTSIZING_TYPE",
-                                                             "SAVINGS_PLANS_TYPE",
-                                                             "SAVINGS_PLAN_ARN",
-                                                             "PAYMENT_OPTION",
-                                                             "AGREEMENT_END_DATE_TIME_AFTER",
-                                                             "AGREEMENT_END_DATE_TIME_BEFORE",
-                                                             "INVOICING_ENTITY",
-                                                             "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
-                                                             "ANOMALY_TOTAL_IMPACT_PERCENTAGE"};
 
 // The metrics of GetCostAndUsage. tollgate has no reservations, savings plans, discounts or blended rates,
 // so every cost metric is the unblended cost.
@@ -89,10 +52,6 @@ std::string join(const std::array<std::string_view, N>& items) {
   return out;
 }
 
-Error not_in_enum(std::string_view value, std::string_view where, std::string_view allowed) {
-  return invalid("1 validation error detected: Value '" + std::string(value) + "' at '" + std::string(where) +
-                 "' failed to satisfy constraint: Member must satisfy enum value set: [" + std::string(allowed) + "]");
-}
 
 const json::value* member(const json::object& obj, std::string_view field) {
   const auto* v = obj.if_contains(field);
@@ -175,139 +134,10 @@ Result<costs::Granularity> parse_granularity(const json::object& request, bool h
     if (!hourly_allowed) return invalid("GetCostForecast supports DAILY and MONTHLY granularity, not HOURLY.");
     return costs::Granularity::Hourly;
   }
-  return not_in_enum(*text, "granularity", "DAILY, MONTHLY, HOURLY");
+  return enum_error(*text, "granularity", "DAILY, MONTHLY, HOURLY");
 }
 
 // ---- filter expressions and group-by ----
-
-Result<Dimension> parse_dimension_name(std::string_view name, std::string_view where, bool with_resources) {
-  if (std::find(kAwsDimensions.begin(), kAwsDimensions.end(), name) == kAwsDimensions.end()) {
-    return not_in_enum(name, where, join(kAwsDimensions));
-  }
-  auto dimension = costs::parse_dimension(name);
-  if (!dimension) {
-    return invalid("The dimension " + std::string(name) + " does not apply to tollgate's Bedrock usage; use one of " +
-                   costs::dimension_names() + ".");
-  }
-  if (*dimension == Dimension::ResourceId && !with_resources) {
-    return invalid("RESOURCE_ID is available through GetCostAndUsageWithResources only.");
-  }
-  return *dimension;
-}
-
-Result<costs::Match> parse_match(const json::object& obj, std::string_view where, bool is_tag) {
-  costs::Match match;
-  auto values = optional_string_list(obj, "Values", false);
-  TOLLGATE_TRY(values);
-  match.values = std::move(values).value();
-  auto options = optional_string_list(obj, "MatchOptions", false);
-  TOLLGATE_TRY(options);
-  int modes = 0;
-  for (const auto& option : *options) {
-    if (option == "CASE_SENSITIVE") continue;
-    if (option == "CASE_INSENSITIVE") {
-      match.case_insensitive = true;
-      continue;
-    }
-    ++modes;
-    if (option == "EQUALS") {
-      match.mode = costs::MatchMode::Equals;
-    } else if (option == "STARTS_WITH") {
-      match.mode = costs::MatchMode::StartsWith;
-    } else if (option == "ENDS_WITH") {
-      match.mode = costs::MatchMode::EndsWith;
-    } else if (option == "CONTAINS") {
-      match.mode = costs::MatchMode::Contains;
-    } else if (option == "ABSENT" && is_tag) {
-      match.mode = costs::MatchMode::Absent;
-    } else if (option == "ABSENT" || option == "GREATER_THAN_OR_EQUAL") {
-      return invalid("The match option " + option + " does not apply to " + std::string(where) + ".");
-    } else {
-      return not_in_enum(option, std::string(where) + ".matchOptions",
-                         "EQUALS, ABSENT, STARTS_WITH, ENDS_WITH, CONTAINS, CASE_SENSITIVE, CASE_INSENSITIVE, "
-                         "GREATER_THAN_OR_EQUAL");
-    }
-  }
-  if (modes > 1) {
-    return invalid("MatchOptions of " + std::string(where) +
-                   " may hold one of EQUALS, ABSENT, STARTS_WITH, ENDS_WITH or CONTAINS, plus a case option.");
-  }
-  if (match.values.empty() && match.mode != costs::MatchMode::Absent) {
-    // Tags with a key and no values: the usage without that key (Cost Explorer's rule).
-    if (!is_tag) return invalid("Dimensions in a filter need at least one value in Values.");
-    match.mode = costs::MatchMode::Absent;
-  }
-  return match;
-}
-
-Result<Expression> parse_expression(const json::value& value, const std::string& where, int depth,
-                                    bool with_resources) {
-  if (depth > kMaxExpressionDepth) {
-    return invalid("The filter nests deeper than " + std::to_string(kMaxExpressionDepth) + " levels.");
-  }
-  if (!value.is_object()) return invalid("The member '" + where + "' must be an object (an Expression).");
-  const json::object& obj = value.as_object();
-  std::vector<std::string_view> present;
-  for (std::string_view field : {"And", "Or", "Not", "Dimensions", "Tags", "CostCategories"}) {
-    if (member(obj, field)) present.push_back(field);
-  }
-  if (present.size() != 1) {
-    return invalid("The Expression at '" + where +
-                   "' must hold exactly one of And, Or, Not, Dimensions, Tags or CostCategories.");
-  }
-  std::string_view kind = present.front();
-  const json::value& inner = *member(obj, kind);
-  Expression e;
-  if (kind == "CostCategories") {
-    return invalid("tollgate has no cost categories: filter with Dimensions or Tags instead of CostCategories.");
-  }
-  if (kind == "And" || kind == "Or") {
-    e.kind = kind == "And" ? Expression::Kind::And : Expression::Kind::Or;
-    if (!inner.is_array() || inner.as_array().size() < 2) {
-      return invalid("'" + where + "." + std::string(kind) + "' must be a list of at least two Expressions.");
-    }
-    for (size_t i = 0; i < inner.as_array().size(); ++i) {
-      auto operand =
-          parse_expression(inner.as_array()[i], where + "." + std::string(kind) + "[" + std::to_string(i) + "]",
-                           depth + 1, with_resources);
-      TOLLGATE_TRY(operand);
-      e.operands.push_back(std::move(operand).value());
-    }
-    return e;
-  }
-  if (kind == "Not") {
-    e.kind = Expression::Kind::Not;
-    auto operand = parse_expression(inner, where + ".Not", depth + 1, with_resources);
-    TOLLGATE_TRY(operand);
-    e.operands.push_back(std::move(operand).value());
-    return e;
-  }
-  if (!inner.is_object()) return invalid("The member '" + where + "." + std::string(kind) + "' must be an object.");
-  const json::object& values = inner.as_object();
-  if (kind == "Dimensions") {
-    e.kind = Expression::Kind::Dimension;
-    auto key = required_string(values, "Key", where + ".Dimensions.Key");
-    TOLLGATE_TRY(key);
-    auto dimension = parse_dimension_name(*key, "filter.dimensions.key", with_resources);
-    TOLLGATE_TRY(dimension);
-    e.dimension = *dimension;
-    auto match = parse_match(values, where + ".Dimensions", false);
-    TOLLGATE_TRY(match);
-    e.match = std::move(match).value();
-    return e;
-  }
-  e.kind = Expression::Kind::Tag;
-  auto key = optional_string(values, "Key", where + ".Tags.Key");
-  TOLLGATE_TRY(key);
-  if (!key->has_value() || (*key)->empty()) {
-    return invalid("Tags in a filter need a Key (the tag key, e.g. \"team\").");
-  }
-  e.tag_key = **key;
-  auto match = parse_match(values, where + ".Tags", true);
-  TOLLGATE_TRY(match);
-  e.match = std::move(match).value();
-  return e;
-}
 
 Result<std::optional<Expression>> parse_filter(const json::object& request, bool required, bool with_resources) {
   const json::value* filter = member(request, "Filter");
@@ -319,7 +149,7 @@ Result<std::optional<Expression>> parse_filter(const json::object& request, bool
     }
     return std::optional<Expression>();
   }
-  auto e = parse_expression(*filter, "Filter", 0, with_resources);
+  auto e = parse_expression(*filter, "Filter", with_resources);
   TOLLGATE_TRY(e);
   return std::optional<Expression>(std::move(e).value());
 }
@@ -482,7 +312,7 @@ Result<ValueList> page_of_values(std::map<std::string, costs::Amounts> all, cons
         return invalid("SortBy.Key must be one of " + join(kMetrics) + ".");
       }
       if (order->has_value() && **order != "ASCENDING" && **order != "DESCENDING") {
-        return not_in_enum(**order, "sortBy.sortOrder", "ASCENDING, DESCENDING");
+        return enum_error(**order, "sortBy.sortOrder", "ASCENDING, DESCENDING");
       }
       const bool descending = order->value_or("ASCENDING") == "DESCENDING";
       const bool by_usage = *key == "UsageQuantity";
@@ -626,7 +456,7 @@ Result<json::object> CostExplorer::get_dimension_values(const json::object& requ
   TOLLGATE_TRY(period);
   auto name = required_string(request, "Dimension");
   TOLLGATE_TRY(name);
-  auto dimension = parse_dimension_name(*name, "dimension", true);
+  auto dimension = parse_dimension(*name, "dimension", true);
   TOLLGATE_TRY(dimension);
   auto context = optional_string(request, "Context");
   TOLLGATE_TRY(context);
@@ -634,7 +464,7 @@ Result<json::object> CostExplorer::get_dimension_values(const json::object& requ
     if (**context == "RESERVATIONS" || **context == "SAVINGS_PLANS") {
       return invalid("tollgate has no reservations or savings plans: use Context COST_AND_USAGE.");
     }
-    return not_in_enum(**context, "context", "COST_AND_USAGE, RESERVATIONS, SAVINGS_PLANS");
+    return enum_error(**context, "context", "COST_AND_USAGE, RESERVATIONS, SAVINGS_PLANS");
   }
   auto filter = parse_filter(request, false, true);
   TOLLGATE_TRY(filter);
@@ -710,7 +540,7 @@ Result<json::object> CostExplorer::get_cost_forecast(const json::object& request
       "BLENDED_COST",       "UNBLENDED_COST", "AMORTIZED_COST",         "NET_UNBLENDED_COST",
       "NET_AMORTIZED_COST", "USAGE_QUANTITY", "NORMALIZED_USAGE_AMOUNT"};
   if (std::find(kForecastMetrics.begin(), kForecastMetrics.end(), *metric) == kForecastMetrics.end()) {
-    return not_in_enum(*metric, "metric", join(kForecastMetrics));
+    return enum_error(*metric, "metric", join(kForecastMetrics));
   }
   if (*metric == "NORMALIZED_USAGE_AMOUNT") {
     return invalid("NORMALIZED_USAGE_AMOUNT applies to reservations, which tollgate does not have.");
@@ -792,12 +622,12 @@ Result<json::object> CostExplorer::list_cost_allocation_tags(const json::object&
   auto status = optional_string(request, "Status");
   TOLLGATE_TRY(status);
   if (status->has_value() && **status != "Active" && **status != "Inactive") {
-    return not_in_enum(**status, "status", "Active, Inactive");
+    return enum_error(**status, "status", "Active, Inactive");
   }
   auto type = optional_string(request, "Type");
   TOLLGATE_TRY(type);
   if (type->has_value() && **type != "AWSGenerated" && **type != "UserDefined") {
-    return not_in_enum(**type, "type", "AWSGenerated, UserDefined");
+    return enum_error(**type, "type", "AWSGenerated, UserDefined");
   }
   auto wanted = optional_string_list(request, "TagKeys", false);
   TOLLGATE_TRY(wanted);
@@ -860,7 +690,7 @@ Result<json::object> CostExplorer::update_cost_allocation_tags_status(const json
     auto status = required_string(item.as_object(), "Status", "CostAllocationTagsStatus.Status");
     TOLLGATE_TRY(status);
     if (*status != "Active" && *status != "Inactive") {
-      return not_in_enum(*status, "costAllocationTagsStatus.status", "Active, Inactive");
+      return enum_error(*status, "costAllocationTagsStatus.status", "Active, Inactive");
     }
     if (key->empty() || key->size() > 1024) return invalid("A TagKey must be 1 to 1024 characters.");
     updates.push_back({std::move(key).value(), *status == "Active"});

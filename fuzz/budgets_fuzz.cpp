@@ -1,0 +1,78 @@
+// Feeds arbitrary bytes to the Budgets operations as their JSON request bodies: budgets (limits, time
+// units and periods, CostFilters, FilterExpression), notifications and subscribers, over an in-memory
+// budget store and ledger. Input layout: "<Operation>\n" then the body (a first line that names no operation
+// sends the whole input to CreateBudget).
+#include <cstddef>
+#include <cstdint>
+#include <future>
+#include <string>
+#include <string_view>
+
+#include "api/budgets/budgets_api.h"
+#include "api/json_body.h"
+#include "ledger/sqlite/sqlite_ledger.h"
+
+namespace {
+
+struct Fixture {
+  Fixture()
+      : catalog(tollgate::catalog::Catalog::embedded()),
+        ledger(tollgate::ledger::sqlite::SqliteLedgerOptions{":memory:"}),
+        tags(tollgate::costs::CostAllocationTags::open(":memory:")),
+        store(tollgate::budgets::BudgetStore::open(":memory:")),
+        clock(std::chrono::sys_days{std::chrono::year(2026) / 11 / 20}),
+        api(*store, ledger, *tags, catalog, clock, 1 << 20) {
+    tollgate::ledger::UsageRecord r;
+    r.request_id = "fuzz";
+    r.start_time = r.end_time = clock.now() - std::chrono::hours(30);
+    r.account_id = "123456789012";
+    r.operation = "Converse";
+    r.model_id = "anthropic.claude-3-haiku-20240307-v1:0";
+    r.billing_region = r.served_region = "us-east-1";
+    r.tokens = {100, 20, 0, 0};
+    r.costs = {25'000, 25'000, 0, 0};
+    r.tags = {{"team", "growth"}};
+    std::promise<void> done;
+    ledger.append(r, [&](const tollgate::Status&) { done.set_value(); });
+    done.get_future().wait();
+  }
+  tollgate::catalog::Catalog catalog;
+  tollgate::ledger::sqlite::SqliteLedger ledger;
+  std::unique_ptr<tollgate::costs::CostAllocationTags> tags;
+  std::unique_ptr<tollgate::budgets::BudgetStore> store;
+  tollgate::ManualClock clock;
+  tollgate::api::budgets::BudgetsApi api;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static Fixture fixture;
+  using Api = tollgate::api::budgets::BudgetsApi;
+  static const std::pair<std::string_view, Api::Handler> kOperations[] = {
+      {"CreateBudget", &Api::create_budget},
+      {"DescribeBudget", &Api::describe_budget},
+      {"DescribeBudgets", &Api::describe_budgets},
+      {"UpdateBudget", &Api::update_budget},
+      {"DeleteBudget", &Api::delete_budget},
+      {"CreateNotification", &Api::create_notification},
+      {"DescribeNotificationsForBudget", &Api::describe_notifications_for_budget},
+      {"UpdateNotification", &Api::update_notification},
+      {"DeleteNotification", &Api::delete_notification},
+      {"CreateSubscriber", &Api::create_subscriber},
+      {"DescribeSubscribersForNotification", &Api::describe_subscribers_for_notification},
+      {"DeleteSubscriber", &Api::delete_subscriber},
+  };
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  size_t newline = input.find('\n');
+  std::string_view operation = newline == std::string_view::npos ? "" : input.substr(0, newline);
+  std::string_view body = newline == std::string_view::npos ? input : input.substr(newline + 1);
+  auto request = tollgate::api::parse_json_object(body);
+  if (!request.ok()) return 0;
+  Api::Handler handler = &Api::create_budget;
+  for (const auto& [name, method] : kOperations) {
+    if (name == operation) handler = method;
+  }
+  (void)(fixture.api.*handler)(*request, "123456789012");
+  return 0;
+}

@@ -1,0 +1,811 @@
+#include "api/budgets/budgets_api.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include "api/ce/expression.h"
+#include "api/json_body.h"
+#include "core/base64.h"
+#include "core/time_format.h"
+#include "costs/cost_query.h"
+#include "costs/facts.h"
+#include "costs/forecast.h"
+#include "costs/money.h"
+
+namespace tollgate::api::budgets {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::days;
+using tollgate::budgets::StoredBudget;
+
+constexpr size_t kMaxNotifications = 10;
+constexpr size_t kMaxSubscribers = 11;
+constexpr double kMaxThreshold = 15'000'000'000'000.0;  // the model's bound
+// AWS's default end of a budget without one: 2087-06-15T00:00:00Z.
+constexpr int64_t kDefaultEndSeconds = 3'706'473'600;
+
+Error invalid(std::string message) { return Error(ErrorCode::InvalidParameter, std::move(message)); }
+
+// Budgets answers bad input with InvalidParameterException where Cost Explorer says ValidationException.
+template <typename T>
+Result<T> as_parameter_error(Result<T> result) {
+  if (!result.ok() && result.error().code() == ErrorCode::Validation) return invalid(result.error().message());
+  return result;
+}
+
+const json::value* member(const json::object& obj, std::string_view field) {
+  const auto* v = obj.if_contains(field);
+  return (v && !v->is_null()) ? v : nullptr;
+}
+
+Result<const json::object*> required_object(const json::object& obj, std::string_view field) {
+  const json::value* v = member(obj, field);
+  if (!v) return invalid("The request needs " + std::string(field) + ".");
+  if (!v->is_object()) return invalid(std::string(field) + " must be an object.");
+  return &v->as_object();
+}
+
+Result<std::string> required_text(const json::object& obj, std::string_view field) {
+  return as_parameter_error(required_string(obj, field));
+}
+
+Result<std::string> enum_value(const json::object& obj, std::string_view field,
+                               std::initializer_list<std::string_view> allowed, std::optional<std::string> fallback) {
+  auto text = as_parameter_error(optional_string(obj, field));
+  TOLLGATE_TRY(text);
+  if (!text->has_value()) {
+    if (fallback) return *fallback;
+    return invalid("The request needs " + std::string(field) + ".");
+  }
+  std::string list;
+  for (auto a : allowed) {
+    if (**text == a) return std::move(**text);
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  return invalid(std::string(field) + " '" + **text + "' is not one of " + list + ".");
+}
+
+// A timestamp of the json protocol: epoch seconds (boto3, the JS SDK), or an ISO 8601 text.
+Result<TimePoint> timestamp(const json::value& v, std::string_view field) {
+  if (v.is_number()) {
+    double seconds = v.to_number<double>();
+    if (!std::isfinite(seconds) || seconds < 0 || seconds > 7'258'118'400.0) {  // up to 2200-01-01
+      return invalid(std::string(field) + " is out of range.");
+    }
+    return TimePoint(std::chrono::seconds(static_cast<int64_t>(seconds)));
+  }
+  if (v.is_string()) {
+    std::string text(v.as_string());
+    if (text.size() == 20 || text.size() == 10) {
+      if (auto t = parse_date_or_date_time(text)) return *t;
+    }
+  }
+  return invalid(std::string(field) + " must be a timestamp (epoch seconds or YYYY-MM-DDTHH:MM:SSZ).");
+}
+
+double epoch_seconds(TimePoint t) {
+  return static_cast<double>(std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count());
+}
+
+// ---- a budget's definition ----
+
+// "12.5" -> 12,500,000,000 nano-USD; the model's NumericValue pattern ([0-9]*\.)?[0-9]+.
+Result<int64_t> spend_amount(const json::object& spend, std::string_view field) {
+  auto amount = required_text(spend, "Amount");
+  TOLLGATE_TRY(amount);
+  auto unit = required_text(spend, "Unit");
+  TOLLGATE_TRY(unit);
+  if (*unit != "USD") return invalid(std::string(field) + ".Unit must be USD for a COST budget.");
+  const std::string& a = *amount;
+  size_t dot = a.find('.');
+  std::string whole = a.substr(0, dot), fraction = dot == std::string::npos ? "" : a.substr(dot + 1);
+  auto digits = [](const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (a.empty() || !digits(whole) || !digits(fraction) || (dot != std::string::npos && fraction.empty()) ||
+      whole.size() > 9 || fraction.size() > 9) {
+    return invalid(std::string(field) + ".Amount '" + a +
+                   "' must be a decimal number such as 100 or 12.50 (below "
+                   "one billion, at most 9 decimals).");
+  }
+  fraction.resize(9, '0');
+  return (whole.empty() ? 0 : std::stoll(whole)) * 1'000'000'000 + std::stoll(fraction);
+}
+
+// CostFilters (the legacy map) as an Expression: every key must hold, any of a key's values.
+Result<std::optional<costs::Expression>> cost_filters_expression(const json::object& filters) {
+  static const std::map<std::string, std::string, std::less<>> kKeys = {
+      {"Service", "SERVICE"},       {"Region", "REGION"},
+      {"UsageType", "USAGE_TYPE"},  {"LinkedAccount", "LINKED_ACCOUNT"},
+      {"Operation", "OPERATION"},   {"RecordType", "RECORD_TYPE"},
+      {"ResourceId", "RESOURCE_ID"}};
+  costs::Expression all;
+  all.kind = costs::Expression::Kind::And;
+  for (const auto& [key, value] : filters) {
+    if (!value.is_array() || value.as_array().empty()) {
+      return invalid("CostFilters." + std::string(key) + " must be a non-empty list of values.");
+    }
+    std::vector<std::string> values;
+    for (const auto& v : value.as_array()) {
+      if (!v.is_string()) return invalid("CostFilters." + std::string(key) + " must be a list of strings.");
+      values.emplace_back(v.as_string());
+    }
+    if (key == "TagKeyValue") {
+      // "user:team$growth" (the user: prefix optional); values of one key OR together, keys AND.
+      std::map<std::string, std::vector<std::string>> by_key;
+      for (const auto& v : values) {
+        std::string_view text = v;
+        if (text.starts_with("user:")) text.remove_prefix(5);
+        size_t dollar = text.find('$');
+        if (dollar == std::string_view::npos || dollar == 0) {
+          return invalid("CostFilters.TagKeyValue '" + v + "' must read user:<key>$<value>, e.g. user:team$growth.");
+        }
+        by_key[std::string(text.substr(0, dollar))].emplace_back(text.substr(dollar + 1));
+      }
+      for (auto& [tag_key, tag_values] : by_key) {
+        costs::Expression tag;
+        tag.kind = costs::Expression::Kind::Tag;
+        tag.tag_key = tag_key;
+        tag.match.values = std::move(tag_values);
+        all.operands.push_back(std::move(tag));
+      }
+      continue;
+    }
+    auto dimension = kKeys.find(std::string_view(key));
+    if (dimension == kKeys.end()) {
+      std::string known;
+      for (const auto& [k, d] : kKeys) known += (known.empty() ? "" : ", ") + k;
+      return invalid("CostFilters key '" + std::string(key) + "' does not apply to tollgate's Bedrock usage; use " +
+                     known + " or TagKeyValue.");
+    }
+    costs::Expression d;
+    d.kind = costs::Expression::Kind::Dimension;
+    d.dimension = *costs::parse_dimension(dimension->second);
+    d.match.values = std::move(values);
+    all.operands.push_back(std::move(d));
+  }
+  if (all.operands.empty()) return std::optional<costs::Expression>();
+  if (all.operands.size() == 1) return std::optional<costs::Expression>(std::move(all.operands.front()));
+  return std::optional<costs::Expression>(std::move(all));
+}
+
+Result<std::optional<costs::Expression>> budget_filter(const json::object& budget) {
+  const json::value* filters = member(budget, "CostFilters");
+  const json::value* expression = member(budget, "FilterExpression");
+  if (filters && expression) return invalid("Give CostFilters or FilterExpression, not both.");
+  if (expression) {
+    auto e = as_parameter_error(ce::parse_expression(*expression, "FilterExpression", true));
+    TOLLGATE_TRY(e);
+    return std::optional<costs::Expression>(std::move(e).value());
+  }
+  if (filters) {
+    if (!filters->is_object()) return invalid("CostFilters must be a map of filter names to lists of values.");
+    return cost_filters_expression(filters->as_object());
+  }
+  return std::optional<costs::Expression>();
+}
+
+// The budget of a request, checked and normalised: what is stored (no CalculatedSpend, LastUpdatedTime or
+// HealthStatus: those are computed when the budget is described).
+Result<json::object> checked_budget(const json::value& value, TimePoint now) {
+  if (!value.is_object()) return invalid("Budget must be an object.");
+  json::object budget = value.as_object();
+  auto name = required_text(budget, "BudgetName");
+  TOLLGATE_TRY(name);
+  if (name->empty() || name->size() > 100 || name->find_first_of(":\\") != std::string::npos) {
+    return invalid("BudgetName must be 1 to 100 characters without ':' or '\\'.");
+  }
+  auto type = enum_value(
+      budget, "BudgetType",
+      {"USAGE", "COST", "RI_UTILIZATION", "RI_COVERAGE", "SAVINGS_PLANS_UTILIZATION", "SAVINGS_PLANS_COVERAGE"},
+      std::nullopt);
+  TOLLGATE_TRY(type);
+  if (*type != "COST") return invalid("tollgate keeps COST budgets; BudgetType " + *type + " is not supported.");
+  auto unit = enum_value(budget, "TimeUnit", {"DAILY", "MONTHLY", "QUARTERLY", "ANNUALLY", "CUSTOM"}, std::nullopt);
+  TOLLGATE_TRY(unit);
+  for (std::string_view unsupported : {"PlannedBudgetLimits", "AutoAdjustData", "BillingViewArn"}) {
+    if (member(budget, unsupported)) {
+      return invalid(std::string(unsupported) + " is not supported by tollgate yet; give a fixed BudgetLimit.");
+    }
+  }
+  auto limit = required_object(budget, "BudgetLimit");
+  TOLLGATE_TRY(limit);
+  TOLLGATE_TRY(spend_amount(**limit, "BudgetLimit"));
+  TOLLGATE_TRY(budget_filter(budget));
+  if (const json::value* metrics = member(budget, "Metrics")) {
+    if (!metrics->is_array() || metrics->as_array().size() > 1) return invalid("Metrics holds at most one metric.");
+    for (const auto& m : metrics->as_array()) {
+      if (!m.is_string() ||
+          (m.as_string() != "UnblendedCost" && m.as_string() != "BlendedCost" && m.as_string() != "AmortizedCost" &&
+           m.as_string() != "NetUnblendedCost" && m.as_string() != "NetAmortizedCost")) {
+        return invalid(
+            "A COST budget's metric is UnblendedCost, BlendedCost, AmortizedCost, NetUnblendedCost or "
+            "NetAmortizedCost.");
+      }
+    }
+  }
+  if (const json::value* types = member(budget, "CostTypes"); types && !types->is_object()) {
+    return invalid("CostTypes must be an object of flags.");
+  }
+  // TimePeriod: CUSTOM needs both ends; otherwise the start defaults to the current period's.
+  json::object period;
+  if (const json::value* given = member(budget, "TimePeriod")) {
+    if (!given->is_object()) return invalid("TimePeriod must be an object {Start, End}.");
+    period = given->as_object();
+  }
+  TimePoint start = costs::month_start(now), end = TimePoint(std::chrono::seconds(kDefaultEndSeconds));
+  if (const json::value* s = member(period, "Start")) {
+    auto t = timestamp(*s, "TimePeriod.Start");
+    TOLLGATE_TRY(t);
+    start = *t;
+  } else if (*unit == "CUSTOM") {
+    return invalid("A CUSTOM budget needs TimePeriod.Start and TimePeriod.End.");
+  } else if (*unit == "DAILY") {
+    start = std::chrono::floor<days>(now);
+  }
+  if (const json::value* e = member(period, "End")) {
+    auto t = timestamp(*e, "TimePeriod.End");
+    TOLLGATE_TRY(t);
+    end = *t;
+  } else if (*unit == "CUSTOM") {
+    return invalid("A CUSTOM budget needs TimePeriod.Start and TimePeriod.End.");
+  }
+  if (start >= end) return invalid("TimePeriod.Start must be before TimePeriod.End.");
+  budget["TimePeriod"] = json::object{{"Start", epoch_seconds(start)}, {"End", epoch_seconds(end)}};
+  budget.erase("CalculatedSpend");
+  budget.erase("LastUpdatedTime");
+  budget.erase("HealthStatus");
+  return budget;
+}
+
+// The period of the budget that `now` falls in, [start, end), from TimeUnit and TimePeriod.
+std::pair<TimePoint, TimePoint> current_period(const json::object& budget, TimePoint now) {
+  const auto& period = budget.at("TimePeriod").as_object();
+  const TimePoint first = TimePoint(std::chrono::seconds(static_cast<int64_t>(period.at("Start").to_number<double>())));
+  const TimePoint last = TimePoint(std::chrono::seconds(static_cast<int64_t>(period.at("End").to_number<double>())));
+  const std::string unit(budget.at("TimeUnit").as_string());
+  if (unit == "CUSTOM") return {first, last};
+  const TimePoint at = std::max(now, first);
+  if (unit == "DAILY") {
+    TimePoint day = std::chrono::floor<days>(at);
+    return {day, day + days(1)};
+  }
+  TimePoint month = costs::month_start(at);
+  if (unit == "MONTHLY") return {month, costs::month_start(month, 1)};
+  std::chrono::year_month_day date{std::chrono::floor<days>(month)};
+  const int month_index = static_cast<int>(static_cast<unsigned>(date.month())) - 1;
+  const int back = unit == "QUARTERLY" ? month_index % 3 : month_index;
+  TimePoint start = costs::month_start(month, -back);
+  return {start, costs::month_start(start, unit == "QUARTERLY" ? 3 : 12)};
+}
+
+// ---- notifications ----
+
+Result<json::object> checked_notification(const json::value& value) {
+  if (!value.is_object()) return invalid("Notification must be an object.");
+  const json::object& n = value.as_object();
+  auto type = enum_value(n, "NotificationType", {"ACTUAL", "FORECASTED"}, std::nullopt);
+  TOLLGATE_TRY(type);
+  auto op = enum_value(n, "ComparisonOperator", {"GREATER_THAN", "LESS_THAN", "EQUAL_TO"}, std::nullopt);
+  TOLLGATE_TRY(op);
+  auto threshold_type = enum_value(n, "ThresholdType", {"PERCENTAGE", "ABSOLUTE_VALUE"}, "PERCENTAGE");
+  TOLLGATE_TRY(threshold_type);
+  const json::value* threshold = member(n, "Threshold");
+  if (!threshold || !threshold->is_number()) return invalid("Notification.Threshold must be a number.");
+  double t = threshold->to_number<double>();
+  if (!std::isfinite(t) || t < 0 || t > kMaxThreshold) {
+    return invalid("Notification.Threshold must be between 0 and 15000000000000.");
+  }
+  if (*threshold_type == "PERCENTAGE" && t > 1'000'000) {
+    return invalid("A PERCENTAGE threshold must be between 0 and 1000000 (percent of the budget's limit).");
+  }
+  return json::object{
+      {"NotificationType", *type}, {"ComparisonOperator", *op}, {"Threshold", t}, {"ThresholdType", *threshold_type}};
+}
+
+Result<json::object> checked_subscriber(const json::value& value) {
+  if (!value.is_object()) return invalid("Subscriber must be an object.");
+  auto type = enum_value(value.as_object(), "SubscriptionType", {"SNS", "EMAIL"}, std::nullopt);
+  TOLLGATE_TRY(type);
+  auto address = required_text(value.as_object(), "Address");
+  TOLLGATE_TRY(address);
+  if (address->empty()) return invalid("Subscriber.Address must not be empty.");
+  return json::object{{"SubscriptionType", *type}, {"Address", *address}};
+}
+
+Result<json::array> checked_subscribers(const json::value* value) {
+  if (!value || !value->is_array() || value->as_array().empty() || value->as_array().size() > kMaxSubscribers) {
+    return invalid("Subscribers must hold 1 to 11 subscribers.");
+  }
+  json::array out;
+  for (const auto& s : value->as_array()) {
+    auto subscriber = checked_subscriber(s);
+    TOLLGATE_TRY(subscriber);
+    if (std::find(out.begin(), out.end(), json::value(*subscriber)) != out.end()) {
+      return Error(ErrorCode::DuplicateRecord,
+                   "The subscriber " + std::string(subscriber->at("Address").as_string()) + " is listed twice.");
+    }
+    out.push_back(std::move(subscriber).value());
+  }
+  return out;
+}
+
+// The stored document: {"Budget": {...}, "Notifications": [{"Notification": {...}, "Subscribers": [...]}]}.
+json::object parse_document(const std::string& text) { return json::parse(text).as_object(); }
+
+json::array& notifications_of(json::object& document) { return document["Notifications"].as_array(); }
+
+// The entry of `notification` (its type, operator, threshold and threshold type) in the document.
+json::object* find_notification(json::object& document, const json::object& notification) {
+  for (auto& entry : notifications_of(document)) {
+    if (entry.at("Notification") == notification) return &entry.as_object();
+  }
+  return nullptr;
+}
+
+Error notification_not_found(const json::object& n) {
+  return Error(ErrorCode::NotFound, "The budget has no " + std::string(n.at("NotificationType").as_string()) + " " +
+                                        std::string(n.at("ComparisonOperator").as_string()) + " " +
+                                        json::serialize(n.at("Threshold")) + " " +
+                                        std::string(n.at("ThresholdType").as_string()) + " notification.");
+}
+
+Result<std::string> caller_account(const json::object& request, const std::string& caller) {
+  auto account = required_text(request, "AccountId");
+  TOLLGATE_TRY(account);
+  if (account->size() != 12 ||
+      !std::all_of(account->begin(), account->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return invalid("AccountId must be 12 digits.");
+  }
+  if (*account != caller) {
+    return Error(ErrorCode::AccessDenied, "The caller's credentials are of account " + caller +
+                                              "; they cannot manage the budgets of account " + *account + ".");
+  }
+  return account;
+}
+
+Result<std::string> budget_name(const json::object& request) { return required_text(request, "BudgetName"); }
+
+Result<size_t> max_results(const json::object& request, size_t fallback) {
+  auto value = as_parameter_error(optional_integer(request, "MaxResults"));
+  TOLLGATE_TRY(value);
+  if (!value->has_value()) return fallback;
+  if (**value < 1 || **value > 1000) return invalid("MaxResults must be between 1 and 1000.");
+  return static_cast<size_t>(**value);
+}
+
+}  // namespace
+
+struct BudgetsApi::Spend {
+  int64_t actual_nano_usd = 0;
+  std::optional<int64_t> forecasted_nano_usd;  // none with too little history
+  int64_t limit_nano_usd = 0;
+};
+
+BudgetsApi::BudgetsApi(tollgate::budgets::BudgetStore& store, ledger::Ledger& ledger, costs::CostAllocationTags& tags,
+                       const catalog::Catalog& catalog, const Clock& clock, size_t body_limit)
+    : store_(store), ledger_(ledger), tags_(tags), catalog_(catalog), clock_(clock), body_limit_(body_limit) {}
+
+Result<BudgetsApi::Spend> BudgetsApi::calculated_spend(const json::object& budget, const std::string& account) {
+  const TimePoint now = clock_.now();
+  auto [start, end] = current_period(budget, now);
+  auto filter = budget_filter(budget);
+  TOLLGATE_TRY(filter);
+  auto timeline = tags_.timeline();
+  TOLLGATE_TRY(timeline);
+  costs::FactSource source(ledger_, catalog_, std::move(timeline).value());
+  Spend spend;
+  spend.limit_nano_usd = *spend_amount(budget.at("BudgetLimit").as_object(), "BudgetLimit");
+  const TimePoint today = std::chrono::floor<days>(now);
+  const TimePoint history_start = today - days(90);
+  std::vector<double> daily(90, 0.0);
+  std::optional<size_t> first_day;
+  double today_actual = 0;  // nano-USD
+  // One scan: the period's actual spend, and the daily history a forecast needs.
+  const TimePoint scan_start = std::min(start, history_start);
+  const TimePoint scan_end = std::max(std::min(end, now + std::chrono::hours(1)), today);
+  if (scan_start < scan_end) {
+    TOLLGATE_TRY(source.scan(scan_start, scan_end, account, [&](const costs::Fact& fact) {
+      if (*filter && !(*filter)->matches(fact)) return;
+      if (fact.hour >= start && fact.hour < end) {
+        spend.actual_nano_usd += fact.cost_nano_usd;
+        if (fact.hour >= today) today_actual += static_cast<double>(fact.cost_nano_usd);
+      }
+      if (fact.hour >= history_start && fact.hour < today) {
+        size_t day = static_cast<size_t>(std::chrono::floor<days>(fact.hour - history_start).count());
+        daily[day] += static_cast<double>(fact.cost_nano_usd) / 1e9;
+        if (fact.cost_nano_usd > 0) first_day = std::min(first_day.value_or(day), day);
+      }
+    }));
+  }
+  // Forecast: the actual spend so far, plus the trend's mean for the rest of today (what today's forecast
+  // exceeds today's spend so far by) and for the period's days after today.
+  if (end <= today) {
+    spend.forecasted_nano_usd = spend.actual_nano_usd;
+  } else {
+    std::vector<double> history(daily.begin() + static_cast<std::ptrdiff_t>(first_day.value_or(daily.size())),
+                                daily.end());
+    const TimePoint from = std::max(today, start);
+    const auto offset = static_cast<size_t>(std::chrono::floor<days>(from - today).count());
+    const auto count = static_cast<size_t>(std::chrono::ceil<days>(end - from).count());
+    auto f = costs::forecast(history, offset, {{0, 1}, {1, count - 1}}, 80);
+    if (f.ok()) {
+      const double rest_of_today =
+          from == today ? std::max(0.0, f->periods[0].mean - today_actual / 1e9) : f->periods[0].mean;
+      spend.forecasted_nano_usd =
+          spend.actual_nano_usd + static_cast<int64_t>(std::llround((rest_of_today + f->periods[1].mean) * 1e9));
+    }
+  }
+  return spend;
+}
+
+Result<json::object> BudgetsApi::budget_view(const StoredBudget& stored) {
+  json::object document = parse_document(stored.document);
+  json::object budget = document.at("Budget").as_object();
+  auto spend = calculated_spend(budget, stored.account_id);
+  TOLLGATE_TRY(spend);
+  json::object calculated{
+      {"ActualSpend", json::object{{"Amount", costs::format_usd(spend->actual_nano_usd)}, {"Unit", "USD"}}}};
+  if (spend->forecasted_nano_usd) {
+    calculated["ForecastedSpend"] =
+        json::object{{"Amount", costs::format_usd(*spend->forecasted_nano_usd)}, {"Unit", "USD"}};
+  }
+  budget["CalculatedSpend"] = std::move(calculated);
+  budget["LastUpdatedTime"] = epoch_seconds(stored.updated_at);
+  return budget;
+}
+
+Result<json::object> BudgetsApi::create_budget(const json::object& request, const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  const json::value* given = member(request, "Budget");
+  if (!given) return invalid("The request needs Budget.");
+  const TimePoint now = clock_.now();
+  auto budget = checked_budget(*given, now);
+  TOLLGATE_TRY(budget);
+  json::array notifications;
+  if (const json::value* list = member(request, "NotificationsWithSubscribers")) {
+    if (!list->is_array() || list->as_array().size() > kMaxNotifications) {
+      return invalid("NotificationsWithSubscribers holds at most 10 notifications.");
+    }
+    for (const auto& entry : list->as_array()) {
+      if (!entry.is_object()) return invalid("Each NotificationsWithSubscribers entry must be an object.");
+      const json::value* n = member(entry.as_object(), "Notification");
+      if (!n) return invalid("Each NotificationsWithSubscribers entry needs a Notification.");
+      auto notification = checked_notification(*n);
+      TOLLGATE_TRY(notification);
+      auto subscribers = checked_subscribers(member(entry.as_object(), "Subscribers"));
+      TOLLGATE_TRY(subscribers);
+      for (const auto& existing : notifications) {
+        if (existing.at("Notification") == json::value(*notification)) {
+          return Error(ErrorCode::DuplicateRecord, "The same notification is listed twice.");
+        }
+      }
+      notifications.push_back(json::object{{"Notification", *notification}, {"Subscribers", *subscribers}});
+    }
+  }
+  json::object document{{"Budget", *budget}, {"Notifications", std::move(notifications)}};
+  if (const json::value* tags = member(request, "ResourceTags")) document["ResourceTags"] = *tags;
+  StoredBudget stored{*account, std::string(budget->at("BudgetName").as_string()), json::serialize(document), now, now};
+  TOLLGATE_TRY(store_.insert(stored));
+  return json::object{};
+}
+
+Result<json::object> BudgetsApi::describe_budget(const json::object& request, const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  auto name = budget_name(request);
+  TOLLGATE_TRY(name);
+  auto stored = store_.find(*account, *name);
+  TOLLGATE_TRY(stored);
+  if (!stored->has_value()) {
+    return Error(ErrorCode::NotFound, "Account " + *account + " has no budget named '" + *name + "'.");
+  }
+  auto budget = budget_view(**stored);
+  TOLLGATE_TRY(budget);
+  return json::object{{"Budget", std::move(budget).value()}};
+}
+
+Result<json::object> BudgetsApi::describe_budgets(const json::object& request, const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  auto limit = max_results(request, 100);
+  TOLLGATE_TRY(limit);
+  std::string after;
+  if (auto token = as_parameter_error(optional_string(request, "NextToken")); !token.ok()) {
+    return std::move(token).error();
+  } else if (token->has_value()) {
+    auto decoded = base64_decode(**token);
+    if (!decoded || !decoded->starts_with("budget:")) {
+      return Error(ErrorCode::InvalidNextToken, "The NextToken is not one DescribeBudgets gave.");
+    }
+    after = decoded->substr(7);
+  }
+  auto page = store_.list(*account, after, *limit + 1);
+  TOLLGATE_TRY(page);
+  json::array budgets;
+  for (size_t i = 0; i < page->size() && i < *limit; ++i) {
+    auto budget = budget_view((*page)[i]);
+    TOLLGATE_TRY(budget);
+    budgets.push_back(std::move(budget).value());
+  }
+  json::object response{{"Budgets", std::move(budgets)}};
+  if (page->size() > *limit) response["NextToken"] = base64_encode("budget:" + (*page)[*limit - 1].name);
+  return response;
+}
+
+Result<json::object> BudgetsApi::update_budget(const json::object& request, const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  const json::value* given = member(request, "NewBudget");
+  if (!given) return invalid("The request needs NewBudget.");
+  auto budget = checked_budget(*given, clock_.now());
+  TOLLGATE_TRY(budget);
+  const std::string name(budget->at("BudgetName").as_string());
+  auto updated = store_.update(
+      *account, name,
+      [&](const std::string& text) -> Result<std::string> {
+        json::object document = parse_document(text);
+        json::object& old = document["Budget"].as_object();
+        // A NewBudget without a TimePeriod keeps the budget's own.
+        if (!member(given->as_object(), "TimePeriod")) (*budget)["TimePeriod"] = old.at("TimePeriod");
+        old = *budget;
+        return json::serialize(document);
+      },
+      clock_.now());
+  TOLLGATE_TRY(updated);
+  return json::object{};
+}
+
+Result<json::object> BudgetsApi::delete_budget(const json::object& request, const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  auto name = budget_name(request);
+  TOLLGATE_TRY(name);
+  TOLLGATE_TRY(store_.remove(*account, *name));
+  return json::object{};
+}
+
+Result<json::object> BudgetsApi::create_notification(const json::object& request, const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  auto name = budget_name(request);
+  TOLLGATE_TRY(name);
+  const json::value* n = member(request, "Notification");
+  if (!n) return invalid("The request needs Notification.");
+  auto notification = checked_notification(*n);
+  TOLLGATE_TRY(notification);
+  auto subscribers = checked_subscribers(member(request, "Subscribers"));
+  TOLLGATE_TRY(subscribers);
+  auto updated = store_.update(
+      *account, *name,
+      [&](const std::string& text) -> Result<std::string> {
+        json::object document = parse_document(text);
+        if (find_notification(document, *notification)) {
+          return Error(ErrorCode::DuplicateRecord, "The budget already has this notification.");
+        }
+        if (notifications_of(document).size() >= kMaxNotifications) {
+          return Error(ErrorCode::CreationLimitExceeded, "A budget has at most 10 notifications.");
+        }
+        notifications_of(document).push_back(
+            json::object{{"Notification", *notification}, {"Subscribers", *subscribers}});
+        return json::serialize(document);
+      },
+      clock_.now());
+  TOLLGATE_TRY(updated);
+  return json::object{};
+}
+
+Result<json::object> BudgetsApi::describe_notifications_for_budget(const json::object& request,
+                                                                   const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  auto name = budget_name(request);
+  TOLLGATE_TRY(name);
+  auto limit = max_results(request, 100);
+  TOLLGATE_TRY(limit);
+  auto stored = store_.find(*account, *name);
+  TOLLGATE_TRY(stored);
+  if (!stored->has_value()) {
+    return Error(ErrorCode::NotFound, "Account " + *account + " has no budget named '" + *name + "'.");
+  }
+  json::object document = parse_document((*stored)->document);
+  auto spend = calculated_spend(document.at("Budget").as_object(), *account);
+  TOLLGATE_TRY(spend);
+  json::array out;
+  for (const auto& entry : notifications_of(document)) {
+    json::object n = entry.at("Notification").as_object();
+    // The state: the threshold compared with the spend it watches, now.
+    const double threshold = n.at("Threshold").to_number<double>();
+    const double limit_usd = static_cast<double>(spend->limit_nano_usd) / 1e9;
+    const double watched_nano = n.at("NotificationType") == "ACTUAL"
+                                    ? static_cast<double>(spend->actual_nano_usd)
+                                    : static_cast<double>(spend->forecasted_nano_usd.value_or(0));
+    const double watched = watched_nano / 1e9;
+    const double bound = n.at("ThresholdType") == "PERCENTAGE" ? limit_usd * threshold / 100 : threshold;
+    const std::string_view op = n.at("ComparisonOperator").as_string();
+    const bool alarm = op == "GREATER_THAN" ? watched > bound : op == "LESS_THAN" ? watched < bound : watched == bound;
+    n["NotificationState"] = alarm ? "ALARM" : "OK";
+    out.push_back(std::move(n));
+    if (out.size() == *limit) break;
+  }
+  return json::object{{"Notifications", std::move(out)}};
+}
+
+Result<json::object> BudgetsApi::update_notification(const json::object& request, const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  auto name = budget_name(request);
+  TOLLGATE_TRY(name);
+  const json::value* old_n = member(request, "OldNotification");
+  const json::value* new_n = member(request, "NewNotification");
+  if (!old_n || !new_n) return invalid("The request needs OldNotification and NewNotification.");
+  auto old_notification = checked_notification(*old_n);
+  TOLLGATE_TRY(old_notification);
+  auto new_notification = checked_notification(*new_n);
+  TOLLGATE_TRY(new_notification);
+  auto updated = store_.update(
+      *account, *name,
+      [&](const std::string& text) -> Result<std::string> {
+        json::object document = parse_document(text);
+        json::object* entry = find_notification(document, *old_notification);
+        if (!entry) return notification_not_found(*old_notification);
+        if (*old_notification != *new_notification && find_notification(document, *new_notification)) {
+          return Error(ErrorCode::DuplicateRecord, "The budget already has the new notification.");
+        }
+        (*entry)["Notification"] = *new_notification;
+        return json::serialize(document);
+      },
+      clock_.now());
+  TOLLGATE_TRY(updated);
+  return json::object{};
+}
+
+Result<json::object> BudgetsApi::delete_notification(const json::object& request, const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  auto name = budget_name(request);
+  TOLLGATE_TRY(name);
+  const json::value* n = member(request, "Notification");
+  if (!n) return invalid("The request needs Notification.");
+  auto notification = checked_notification(*n);
+  TOLLGATE_TRY(notification);
+  auto updated = store_.update(
+      *account, *name,
+      [&](const std::string& text) -> Result<std::string> {
+        json::object document = parse_document(text);
+        auto& list = notifications_of(document);
+        auto it = std::find_if(list.begin(), list.end(), [&](const json::value& e) {
+          return e.at("Notification") == json::value(*notification);
+        });
+        if (it == list.end()) return notification_not_found(*notification);
+        list.erase(it);
+        return json::serialize(document);
+      },
+      clock_.now());
+  TOLLGATE_TRY(updated);
+  return json::object{};
+}
+
+Result<json::object> BudgetsApi::create_subscriber(const json::object& request, const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  auto name = budget_name(request);
+  TOLLGATE_TRY(name);
+  const json::value* n = member(request, "Notification");
+  const json::value* s = member(request, "Subscriber");
+  if (!n || !s) return invalid("The request needs Notification and Subscriber.");
+  auto notification = checked_notification(*n);
+  TOLLGATE_TRY(notification);
+  auto subscriber = checked_subscriber(*s);
+  TOLLGATE_TRY(subscriber);
+  auto updated = store_.update(
+      *account, *name,
+      [&](const std::string& text) -> Result<std::string> {
+        json::object document = parse_document(text);
+        json::object* entry = find_notification(document, *notification);
+        if (!entry) return notification_not_found(*notification);
+        auto& subscribers = (*entry)["Subscribers"].as_array();
+        if (std::find(subscribers.begin(), subscribers.end(), json::value(*subscriber)) != subscribers.end()) {
+          return Error(ErrorCode::DuplicateRecord, "The notification already has this subscriber.");
+        }
+        if (subscribers.size() >= kMaxSubscribers) {
+          return Error(ErrorCode::CreationLimitExceeded, "A notification has at most 11 subscribers.");
+        }
+        subscribers.push_back(*subscriber);
+        return json::serialize(document);
+      },
+      clock_.now());
+  TOLLGATE_TRY(updated);
+  return json::object{};
+}
+
+Result<json::object> BudgetsApi::describe_subscribers_for_notification(const json::object& request,
+                                                                       const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  auto name = budget_name(request);
+  TOLLGATE_TRY(name);
+  const json::value* n = member(request, "Notification");
+  if (!n) return invalid("The request needs Notification.");
+  auto notification = checked_notification(*n);
+  TOLLGATE_TRY(notification);
+  auto stored = store_.find(*account, *name);
+  TOLLGATE_TRY(stored);
+  if (!stored->has_value()) {
+    return Error(ErrorCode::NotFound, "Account " + *account + " has no budget named '" + *name + "'.");
+  }
+  json::object document = parse_document((*stored)->document);
+  json::object* entry = find_notification(document, *notification);
+  if (!entry) return notification_not_found(*notification);
+  return json::object{{"Subscribers", entry->at("Subscribers")}};
+}
+
+Result<json::object> BudgetsApi::delete_subscriber(const json::object& request, const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  auto name = budget_name(request);
+  TOLLGATE_TRY(name);
+  const json::value* n = member(request, "Notification");
+  const json::value* s = member(request, "Subscriber");
+  if (!n || !s) return invalid("The request needs Notification and Subscriber.");
+  auto notification = checked_notification(*n);
+  TOLLGATE_TRY(notification);
+  auto subscriber = checked_subscriber(*s);
+  TOLLGATE_TRY(subscriber);
+  auto updated = store_.update(
+      *account, *name,
+      [&](const std::string& text) -> Result<std::string> {
+        json::object document = parse_document(text);
+        json::object* entry = find_notification(document, *notification);
+        if (!entry) return notification_not_found(*notification);
+        auto& subscribers = (*entry)["Subscribers"].as_array();
+        auto it = std::find(subscribers.begin(), subscribers.end(), json::value(*subscriber));
+        if (it == subscribers.end()) return Error(ErrorCode::NotFound, "The notification has no such subscriber.");
+        if (subscribers.size() == 1) {
+          return invalid("A notification keeps at least one subscriber; delete the notification instead.");
+        }
+        subscribers.erase(it);
+        return json::serialize(document);
+      },
+      clock_.now());
+  TOLLGATE_TRY(updated);
+  return json::object{};
+}
+
+void BudgetsApi::register_operations(Gateway& gateway) {
+  const std::pair<std::string_view, Handler> operations[] = {
+      {"CreateBudget", &BudgetsApi::create_budget},
+      {"DescribeBudget", &BudgetsApi::describe_budget},
+      {"DescribeBudgets", &BudgetsApi::describe_budgets},
+      {"UpdateBudget", &BudgetsApi::update_budget},
+      {"DeleteBudget", &BudgetsApi::delete_budget},
+      {"CreateNotification", &BudgetsApi::create_notification},
+      {"DescribeNotificationsForBudget", &BudgetsApi::describe_notifications_for_budget},
+      {"UpdateNotification", &BudgetsApi::update_notification},
+      {"DeleteNotification", &BudgetsApi::delete_notification},
+      {"CreateSubscriber", &BudgetsApi::create_subscriber},
+      {"DescribeSubscribersForNotification", &BudgetsApi::describe_subscribers_for_notification},
+      {"DeleteSubscriber", &BudgetsApi::delete_subscriber},
+  };
+  for (const auto& [name, method] : operations) {
+    gateway.add_json("AWSBudgetServiceGateway." + std::string(name),
+                     Operation{std::string(name), Protocol::AwsJson11, "budgets", false, body_limit_,
+                               [this, method = method](const Call& call) -> Result<http::Response> {
+                                 auto body = as_parameter_error(parse_json_object(call.request.body));
+                                 TOLLGATE_TRY(body);
+                                 auto response = (this->*method)(*body, call.auth.principal.account_id);
+                                 TOLLGATE_TRY(response);
+                                 return Gateway::json_response(200, json::serialize(*response), Protocol::AwsJson11);
+                               }});
+  }
+}
+
+}  // namespace tollgate::api::budgets

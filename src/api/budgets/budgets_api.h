@@ -1,0 +1,60 @@
+// The AWS Budgets API (json-1.1, X-Amz-Target AWSBudgetServiceGateway.*) over the budget store and the usage
+// ledger: budgets (COST; DAILY, MONTHLY, QUARTERLY, ANNUALLY, CUSTOM), their notifications and subscribers.
+// A budget's CalculatedSpend (actual and forecasted) is computed from the ledger when asked, so it counts a
+// call the moment its usage record commits; a notification's state (OK / ALARM) is its threshold compared
+// with that spend. Shapes are the budgets service model's; doc/budgets.md says what each field does here.
+//
+// Thread-safety: the operations may run concurrently.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <string>
+
+#include "api/gateway.h"
+#include "budgets/budget_store.h"
+#include "catalog/catalog.h"
+#include "core/clock.h"
+#include "costs/cost_allocation_tags.h"
+#include "ledger/ledger.h"
+
+namespace tollgate::api::budgets {
+
+class BudgetsApi {
+ public:
+  BudgetsApi(tollgate::budgets::BudgetStore& store, ledger::Ledger& ledger, costs::CostAllocationTags& tags,
+             const catalog::Catalog& catalog, const Clock& clock, size_t body_limit);
+
+  // Each takes the request's JSON and the caller's account, and answers the response's JSON.
+  using Handler = Result<boost::json::object> (BudgetsApi::*)(const boost::json::object&, const std::string&);
+  Result<boost::json::object> create_budget(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> describe_budget(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> describe_budgets(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> update_budget(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> delete_budget(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> create_notification(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> describe_notifications_for_budget(const boost::json::object& request,
+                                                                const std::string& caller);
+  Result<boost::json::object> update_notification(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> delete_notification(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> create_subscriber(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> describe_subscribers_for_notification(const boost::json::object& request,
+                                                                    const std::string& caller);
+  Result<boost::json::object> delete_subscriber(const boost::json::object& request, const std::string& caller);
+
+  void register_operations(Gateway& gateway);
+
+ private:
+  struct Spend;
+  Result<Spend> calculated_spend(const boost::json::object& budget, const std::string& account);
+  Result<boost::json::object> budget_view(const tollgate::budgets::StoredBudget& stored);
+
+  tollgate::budgets::BudgetStore& store_;
+  ledger::Ledger& ledger_;
+  costs::CostAllocationTags& tags_;
+  const catalog::Catalog& catalog_;
+  const Clock& clock_;
+  size_t body_limit_;
+};
+
+}  // namespace tollgate::api::budgets

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""End-to-end: the AWS Budgets API (boto3's `budgets` client) against the real tollgate binary.
+
+Budgets, notifications and subscribers are created, described, updated and deleted as AWS does it; a
+budget's CalculatedSpend is the ledger's spend in its current period under its filter, current the moment
+a call's usage commits, and each notification's state is its threshold against that spend. Bad input is
+answered with the AWS error and changes nothing.
+
+Run: TOLLGATE_BINARY=build/tollgate python3 test/e2e/test_budgets_boto3.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import unittest
+from decimal import Decimal
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from e2e_env import isolate_this_process  # noqa: E402
+from gateway import ACCESS_KEY, ACCOUNT_ID, SECRET_KEY, Gateway  # noqa: E402
+
+isolate_this_process()
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+
+REGION = "us-east-1"
+HAIKU_ARN = f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+ALARM_AT_PERCENT = 50
+
+
+def client(service: str, endpoint: str):
+    return boto3.session.Session().client(
+        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+
+
+def month_period() -> dict:
+    today = dt.datetime.now(dt.timezone.utc).date()
+    first = today.replace(day=1)
+    return {"Start": first.isoformat(), "End": (first + dt.timedelta(days=32)).replace(day=1).isoformat()}
+
+
+def notification(threshold=ALARM_AT_PERCENT, kind="ACTUAL", op="GREATER_THAN", threshold_type="PERCENTAGE") -> dict:
+    return {"NotificationType": kind, "ComparisonOperator": op, "Threshold": threshold, "ThresholdType": threshold_type}
+
+
+class Budgets(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.gateway = Gateway().start()
+        cls.bedrock = client("bedrock", cls.gateway.endpoint)
+        cls.runtime = client("bedrock-runtime", cls.gateway.endpoint)
+        cls.ce = client("ce", cls.gateway.endpoint)
+        cls.budgets = client("budgets", cls.gateway.endpoint)
+        cls.growth = cls.bedrock.create_inference_profile(
+            inferenceProfileName="growth-bot", modelSource={"copyFrom": HAIKU_ARN},
+            tags=[{"key": "team", "value": "growth"}])["inferenceProfileArn"]
+        cls.search = cls.bedrock.create_inference_profile(
+            inferenceProfileName="search-bot", modelSource={"copyFrom": HAIKU_ARN},
+            tags=[{"key": "team", "value": "search"}])["inferenceProfileArn"]
+        cls.ce.update_cost_allocation_tags_status(CostAllocationTagsStatus=[{"TagKey": "team", "Status": "Active"}])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gateway.stop_and_close()
+
+    def converse(self, profile: str) -> None:
+        self.runtime.converse(modelId=profile, messages=[{"role": "user", "content": [{"text": "how much?"}]}])
+
+    def ce_cost(self, tag_value: str | None = None) -> Decimal:
+        args = {"Filter": {"Tags": {"Key": "team", "Values": [tag_value]}}} if tag_value else {}
+        response = self.ce.get_cost_and_usage(TimePeriod=month_period(), Granularity="MONTHLY",
+                                              Metrics=["UnblendedCost"], **args)
+        return Decimal(response["ResultsByTime"][0]["Total"]["UnblendedCost"]["Amount"])
+
+    def create(self, name: str, amount: str = "100", **budget) -> None:
+        self.budgets.create_budget(AccountId=ACCOUNT_ID, Budget={
+            "BudgetName": name, "BudgetLimit": {"Amount": amount, "Unit": "USD"}, "TimeUnit": "MONTHLY",
+            "BudgetType": "COST", **budget})
+
+    def describe(self, name: str) -> dict:
+        return self.budgets.describe_budget(AccountId=ACCOUNT_ID, BudgetName=name)["Budget"]
+
+    def assert_error(self, code: str, call, **kwargs) -> str:
+        with self.assertRaises(ClientError) as caught:
+            call(**kwargs)
+        self.assertEqual(caught.exception.response["Error"]["Code"], code, caught.exception.response["Error"])
+        return caught.exception.response["Error"]["Message"]
+
+    def test_calculated_spend_follows_the_ledger_under_the_filter(self):
+        self.create("growth-tag", CostFilters={"TagKeyValue": ["user:team$growth"]})
+        self.budgets.create_budget(AccountId=ACCOUNT_ID, Budget={
+            "BudgetName": "search-expr", "BudgetLimit": {"Amount": "100", "Unit": "USD"}, "TimeUnit": "MONTHLY",
+            "BudgetType": "COST", "FilterExpression": {"Tags": {"Key": "team", "Values": ["search"]}}})
+        self.create("everything-bedrock", CostFilters={"Service": ["Amazon Bedrock"], "Region": ["us-east-1"]})
+        before = Decimal(self.describe("growth-tag")["CalculatedSpend"]["ActualSpend"]["Amount"])
+        self.converse(self.growth)
+        self.converse(self.search)
+        growth = self.describe("growth-tag")
+        self.assertGreater(Decimal(growth["CalculatedSpend"]["ActualSpend"]["Amount"]), before)
+        self.assertEqual(Decimal(growth["CalculatedSpend"]["ActualSpend"]["Amount"]), self.ce_cost("growth"))
+        self.assertEqual(growth["CalculatedSpend"]["ActualSpend"]["Unit"], "USD")
+        self.assertEqual(Decimal(self.describe("search-expr")["CalculatedSpend"]["ActualSpend"]["Amount"]),
+                         self.ce_cost("search"))
+        self.assertEqual(Decimal(self.describe("everything-bedrock")["CalculatedSpend"]["ActualSpend"]["Amount"]),
+                         self.ce_cost())
+        self.assertEqual(growth["TimeUnit"], "MONTHLY")
+        self.assertEqual(growth["TimePeriod"]["Start"].date().isoformat(), month_period()["Start"])
+        self.assertIn("LastUpdatedTime", growth)
+
+    def test_notification_state_turns_to_alarm_when_the_spend_crosses_the_threshold(self):
+        self.converse(self.growth)
+        spent = self.ce_cost("growth")
+        # A limit the spend already exceeds by half, another it stays far below.
+        self.budgets.create_budget(
+            AccountId=ACCOUNT_ID,
+            Budget={"BudgetName": "tight", "BudgetLimit": {"Amount": str(spent), "Unit": "USD"},
+                    "TimeUnit": "MONTHLY", "BudgetType": "COST", "CostFilters": {"TagKeyValue": ["user:team$growth"]}},
+            NotificationsWithSubscribers=[{"Notification": notification(),
+                                           "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "fin@example.com"}]}])
+        self.create("roomy", CostFilters={"TagKeyValue": ["user:team$growth"]})
+        self.budgets.create_notification(AccountId=ACCOUNT_ID, BudgetName="roomy", Notification=notification(),
+                                         Subscribers=[{"SubscriptionType": "SNS",
+                                                       "Address": "arn:aws:sns:us-east-1:123456789012:finops"}])
+        self.budgets.create_notification(AccountId=ACCOUNT_ID, BudgetName="roomy",
+                                         Notification=notification(0.000001, threshold_type="ABSOLUTE_VALUE"),
+                                         Subscribers=[{"SubscriptionType": "EMAIL", "Address": "x@example.com"}])
+        tight = self.budgets.describe_notifications_for_budget(AccountId=ACCOUNT_ID, BudgetName="tight")["Notifications"]
+        self.assertEqual([n["NotificationState"] for n in tight], ["ALARM"])
+        roomy = self.budgets.describe_notifications_for_budget(AccountId=ACCOUNT_ID, BudgetName="roomy")["Notifications"]
+        self.assertEqual({n["ThresholdType"]: n["NotificationState"] for n in roomy},
+                         {"PERCENTAGE": "OK", "ABSOLUTE_VALUE": "ALARM"})
+
+    def test_notifications_and_subscribers_are_managed_as_aws_does(self):
+        self.create("managed")
+        n = notification(80)
+        email = {"SubscriptionType": "EMAIL", "Address": "a@example.com"}
+        other = {"SubscriptionType": "EMAIL", "Address": "b@example.com"}
+        self.budgets.create_notification(AccountId=ACCOUNT_ID, BudgetName="managed", Notification=n, Subscribers=[email])
+        self.assert_error("DuplicateRecordException", self.budgets.create_notification, AccountId=ACCOUNT_ID,
+                          BudgetName="managed", Notification=n, Subscribers=[email])
+        self.budgets.create_subscriber(AccountId=ACCOUNT_ID, BudgetName="managed", Notification=n, Subscriber=other)
+        subscribers = self.budgets.describe_subscribers_for_notification(
+            AccountId=ACCOUNT_ID, BudgetName="managed", Notification=n)["Subscribers"]
+        self.assertEqual(subscribers, [email, other])
+        self.budgets.delete_subscriber(AccountId=ACCOUNT_ID, BudgetName="managed", Notification=n, Subscriber=email)
+        moved = notification(90, kind="FORECASTED")
+        self.budgets.update_notification(AccountId=ACCOUNT_ID, BudgetName="managed", OldNotification=n,
+                                         NewNotification=moved)
+        listed = self.budgets.describe_notifications_for_budget(AccountId=ACCOUNT_ID, BudgetName="managed")
+        self.assertEqual([(x["NotificationType"], x["Threshold"]) for x in listed["Notifications"]], [("FORECASTED", 90.0)])
+        self.assertEqual(self.budgets.describe_subscribers_for_notification(
+            AccountId=ACCOUNT_ID, BudgetName="managed", Notification=moved)["Subscribers"], [other])
+        self.assert_error("NotFoundException", self.budgets.delete_notification, AccountId=ACCOUNT_ID,
+                          BudgetName="managed", Notification=n)
+        self.budgets.delete_notification(AccountId=ACCOUNT_ID, BudgetName="managed", Notification=moved)
+        self.assertEqual(self.budgets.describe_notifications_for_budget(
+            AccountId=ACCOUNT_ID, BudgetName="managed")["Notifications"], [])
+
+    def test_update_describe_all_and_delete(self):
+        for name in ("page-a", "page-b", "page-c"):
+            self.create(name)
+        self.budgets.update_budget(AccountId=ACCOUNT_ID, NewBudget={
+            "BudgetName": "page-b", "BudgetLimit": {"Amount": "250.5", "Unit": "USD"}, "TimeUnit": "QUARTERLY",
+            "BudgetType": "COST"})
+        updated = self.describe("page-b")
+        self.assertEqual(updated["BudgetLimit"], {"Amount": "250.5", "Unit": "USD"})
+        self.assertEqual(updated["TimeUnit"], "QUARTERLY")
+        names, token = [], None
+        while True:
+            page = self.budgets.describe_budgets(AccountId=ACCOUNT_ID, MaxResults=2, **({"NextToken": token} if token else {}))
+            names += [b["BudgetName"] for b in page["Budgets"]]
+            token = page.get("NextToken")
+            if not token:
+                break
+        self.assertTrue({"page-a", "page-b", "page-c"} <= set(names))
+        self.assertEqual(names, sorted(names))
+        self.budgets.delete_budget(AccountId=ACCOUNT_ID, BudgetName="page-c")
+        self.assert_error("NotFoundException", self.budgets.describe_budget, AccountId=ACCOUNT_ID, BudgetName="page-c")
+        self.assert_error("NotFoundException", self.budgets.delete_budget, AccountId=ACCOUNT_ID, BudgetName="page-c")
+
+    def test_bad_input_is_answered_with_the_aws_error_and_changes_nothing(self):
+        self.create("original", amount="10")
+        self.assert_error("DuplicateRecordException", self.create, name="original", amount="20")
+        self.assertEqual(self.describe("original")["BudgetLimit"]["Amount"], "10")
+        self.assert_error("NotFoundException", self.budgets.describe_budget, AccountId=ACCOUNT_ID, BudgetName="nope")
+        self.assert_error("NotFoundException", self.budgets.update_budget, AccountId=ACCOUNT_ID, NewBudget={
+            "BudgetName": "nope", "BudgetLimit": {"Amount": "1", "Unit": "USD"}, "TimeUnit": "MONTHLY",
+            "BudgetType": "COST"})
+        # (boto3 itself refuses a negative threshold or one above the model's maximum before sending.)
+        message = self.assert_error("InvalidParameterException", self.budgets.create_notification,
+                                    AccountId=ACCOUNT_ID, BudgetName="original", Notification=notification(2_000_000),
+                                    Subscribers=[{"SubscriptionType": "EMAIL", "Address": "a@example.com"}])
+        self.assertIn("PERCENTAGE threshold", message)
+        self.assert_error("InvalidParameterException", self.budgets.create_notification, AccountId=ACCOUNT_ID,
+                          BudgetName="original", Notification=notification(),
+                          Subscribers=[{"SubscriptionType": "PIGEON", "Address": "a@example.com"}])
+        message = self.assert_error("InvalidParameterException", self.create, name="bad-filter",
+                                    CostFilters={"TagKeyValue": ["team-growth"]})
+        self.assertIn("user:<key>$<value>", message)
+        self.assert_error("InvalidParameterException", self.create, name="bad-key", CostFilters={"InstanceType": ["m5"]})
+        self.assert_error("InvalidParameterException", self.create, name="bad-expr",
+                          FilterExpression={"Dimensions": {"Key": "NOT_A_DIMENSION", "Values": ["x"]}})
+        self.assert_error("InvalidParameterException", self.create, name="bad-amount", amount="ten")
+        self.assert_error("InvalidParameterException", self.create, name="custom-no-period", TimeUnit="CUSTOM")
+        self.assert_error("InvalidParameterException", self.budgets.create_budget, AccountId=ACCOUNT_ID, Budget={
+            "BudgetName": "usage", "BudgetLimit": {"Amount": "1", "Unit": "USD"}, "TimeUnit": "MONTHLY",
+            "BudgetType": "USAGE"})
+        self.assert_error("AccessDeniedException", self.budgets.describe_budgets, AccountId="999999999999")
+        names = [b["BudgetName"] for b in self.budgets.describe_budgets(AccountId=ACCOUNT_ID)["Budgets"]]
+        for refused in ("bad-filter", "bad-key", "bad-expr", "bad-amount", "custom-no-period", "usage"):
+            self.assertNotIn(refused, names)
+        self.assertEqual(self.budgets.describe_notifications_for_budget(
+            AccountId=ACCOUNT_ID, BudgetName="original")["Notifications"], [])
+
+    def test_a_custom_budget_counts_its_own_period(self):
+        now = dt.datetime.now(dt.timezone.utc)
+        self.converse(self.growth)
+        self.create("custom-future", TimeUnit="CUSTOM",
+                    TimePeriod={"Start": now + dt.timedelta(days=40), "End": now + dt.timedelta(days=70)})
+        self.assertEqual(Decimal(self.describe("custom-future")["CalculatedSpend"]["ActualSpend"]["Amount"]), 0)
+        self.create("custom-now", TimeUnit="CUSTOM",
+                    TimePeriod={"Start": now - dt.timedelta(days=1), "End": now + dt.timedelta(days=1)})
+        self.assertGreater(Decimal(self.describe("custom-now")["CalculatedSpend"]["ActualSpend"]["Amount"]), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
