@@ -13,6 +13,7 @@
 #include "core/time_format.h"
 #include "costs/money.h"
 #include "costs/usage_type.h"
+#include "ledger/tag_set.h"
 
 namespace tollgate::costs {
 namespace {
@@ -128,33 +129,9 @@ const std::vector<std::string_view> kFocusColumns = {"AvailabilityZone",
 constexpr std::string_view kIssuer = "tollgate";  // who issues these charges: the gateway's operator
 
 std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  ledger::append_json_string(out, text);
+  return out;
 }
 
 std::string json_object(const std::vector<std::pair<std::string, std::string>>& members) {

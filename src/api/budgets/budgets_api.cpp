@@ -371,7 +371,24 @@ Result<std::string> caller_account(const json::object& request, const std::strin
   return account;
 }
 
-Result<std::string> budget_name(const json::object& request) { return required_text(request, "BudgetName"); }
+Error budget_not_found(const std::string& account, const std::string& name) {
+  return Error(ErrorCode::NotFound, "Account " + account + " has no budget named '" + name + "'.");
+}
+
+// (AccountId, BudgetName) of a request about one budget.
+Result<std::pair<std::string, std::string>> budget_key(const json::object& request, const std::string& caller) {
+  auto account = caller_account(request, caller);
+  TOLLGATE_TRY(account);
+  auto name = required_text(request, "BudgetName");
+  TOLLGATE_TRY(name);
+  return std::pair{std::move(account).value(), std::move(name).value()};
+}
+
+Result<json::object> notification_member(const json::object& request, std::string_view field) {
+  const json::value* n = member(request, field);
+  if (!n) return invalid("The request needs " + std::string(field) + ".");
+  return checked_notification(*n);
+}
 
 Result<size_t> max_results(const json::object& request, size_t fallback) {
   auto value = as_parameter_error(optional_integer(request, "MaxResults"));
@@ -388,6 +405,18 @@ struct BudgetsApi::Spend {
   std::optional<int64_t> forecasted_nano_usd;  // none with too little history
   int64_t limit_nano_usd = 0;
 };
+
+bool BudgetsApi::in_alarm(const json::object& n, const Spend& spend) {
+  const double threshold = n.at("Threshold").to_number<double>();
+  const double watched_nano = n.at("NotificationType") == "ACTUAL"
+                                  ? static_cast<double>(spend.actual_nano_usd)
+                                  : static_cast<double>(spend.forecasted_nano_usd.value_or(0));
+  const double watched = watched_nano / 1e9;
+  const double limit = static_cast<double>(spend.limit_nano_usd) / 1e9;
+  const double bound = n.at("ThresholdType") == "PERCENTAGE" ? limit * threshold / 100 : threshold;
+  const std::string_view op = n.at("ComparisonOperator").as_string();
+  return op == "GREATER_THAN" ? watched > bound : op == "LESS_THAN" ? watched < bound : watched == bound;
+}
 
 BudgetsApi::BudgetsApi(tollgate::budgets::BudgetStore& store, ledger::Ledger& ledger, costs::CostAllocationTags& tags,
                        const catalog::Catalog& catalog, const Clock& clock, size_t body_limit)
@@ -498,16 +527,33 @@ Result<json::object> BudgetsApi::create_budget(const json::object& request, cons
   return json::object{};
 }
 
-Result<json::object> BudgetsApi::describe_budget(const json::object& request, const std::string& caller) {
-  auto account = caller_account(request, caller);
-  TOLLGATE_TRY(account);
-  auto name = budget_name(request);
-  TOLLGATE_TRY(name);
-  auto stored = store_.find(*account, *name);
+Result<json::object> BudgetsApi::load(const std::string& account, const std::string& name) {
+  auto stored = store_.find(account, name);
   TOLLGATE_TRY(stored);
-  if (!stored->has_value()) {
-    return Error(ErrorCode::NotFound, "Account " + *account + " has no budget named '" + *name + "'.");
-  }
+  if (!stored->has_value()) return budget_not_found(account, name);
+  return parse_document((*stored)->document);
+}
+
+Result<json::object> BudgetsApi::change(const std::string& account, const std::string& name,
+                                        const std::function<Status(json::object& document)>& edit) {
+  auto updated = store_.update(
+      account, name,
+      [&](const std::string& text) -> Result<std::string> {
+        json::object document = parse_document(text);
+        TOLLGATE_TRY(edit(document));
+        return json::serialize(document);
+      },
+      clock_.now());
+  TOLLGATE_TRY(updated);
+  return json::object{};
+}
+
+Result<json::object> BudgetsApi::describe_budget(const json::object& request, const std::string& caller) {
+  auto key = budget_key(request, caller);
+  TOLLGATE_TRY(key);
+  auto stored = store_.find(key->first, key->second);
+  TOLLGATE_TRY(stored);
+  if (!stored->has_value()) return budget_not_found(key->first, key->second);
   auto budget = budget_view(**stored);
   TOLLGATE_TRY(budget);
   return json::object{{"Budget", std::move(budget).value()}};
@@ -518,10 +564,10 @@ Result<json::object> BudgetsApi::describe_budgets(const json::object& request, c
   TOLLGATE_TRY(account);
   auto limit = max_results(request, 100);
   TOLLGATE_TRY(limit);
+  auto token = as_parameter_error(optional_string(request, "NextToken"));
+  TOLLGATE_TRY(token);
   std::string after;
-  if (auto token = as_parameter_error(optional_string(request, "NextToken")); !token.ok()) {
-    return std::move(token).error();
-  } else if (token->has_value()) {
+  if (token->has_value()) {
     auto decoded = base64_decode(**token);
     if (!decoded || !decoded->starts_with("budget:")) {
       return Error(ErrorCode::InvalidNextToken, "The NextToken is not one DescribeBudgets gave.");
@@ -548,91 +594,55 @@ Result<json::object> BudgetsApi::update_budget(const json::object& request, cons
   if (!given) return invalid("The request needs NewBudget.");
   auto budget = checked_budget(*given, clock_.now());
   TOLLGATE_TRY(budget);
-  const std::string name(budget->at("BudgetName").as_string());
-  auto updated = store_.update(
-      *account, name,
-      [&](const std::string& text) -> Result<std::string> {
-        json::object document = parse_document(text);
-        json::object& old = document["Budget"].as_object();
-        // A NewBudget without a TimePeriod keeps the budget's own.
-        if (!member(given->as_object(), "TimePeriod")) (*budget)["TimePeriod"] = old.at("TimePeriod");
-        old = *budget;
-        return json::serialize(document);
-      },
-      clock_.now());
-  TOLLGATE_TRY(updated);
-  return json::object{};
+  return change(*account, std::string(budget->at("BudgetName").as_string()), [&](json::object& document) -> Status {
+    json::object& old = document["Budget"].as_object();
+    // A NewBudget without a TimePeriod keeps the budget's own.
+    if (!member(given->as_object(), "TimePeriod")) (*budget)["TimePeriod"] = old.at("TimePeriod");
+    old = *budget;
+    return {};
+  });
 }
 
 Result<json::object> BudgetsApi::delete_budget(const json::object& request, const std::string& caller) {
-  auto account = caller_account(request, caller);
-  TOLLGATE_TRY(account);
-  auto name = budget_name(request);
-  TOLLGATE_TRY(name);
-  TOLLGATE_TRY(store_.remove(*account, *name));
+  auto key = budget_key(request, caller);
+  TOLLGATE_TRY(key);
+  TOLLGATE_TRY(store_.remove(key->first, key->second));
   return json::object{};
 }
 
 Result<json::object> BudgetsApi::create_notification(const json::object& request, const std::string& caller) {
-  auto account = caller_account(request, caller);
-  TOLLGATE_TRY(account);
-  auto name = budget_name(request);
-  TOLLGATE_TRY(name);
-  const json::value* n = member(request, "Notification");
-  if (!n) return invalid("The request needs Notification.");
-  auto notification = checked_notification(*n);
+  auto key = budget_key(request, caller);
+  TOLLGATE_TRY(key);
+  auto notification = notification_member(request, "Notification");
   TOLLGATE_TRY(notification);
   auto subscribers = checked_subscribers(member(request, "Subscribers"));
   TOLLGATE_TRY(subscribers);
-  auto updated = store_.update(
-      *account, *name,
-      [&](const std::string& text) -> Result<std::string> {
-        json::object document = parse_document(text);
-        if (find_notification(document, *notification)) {
-          return Error(ErrorCode::DuplicateRecord, "The budget already has this notification.");
-        }
-        if (notifications_of(document).size() >= kMaxNotifications) {
-          return Error(ErrorCode::CreationLimitExceeded, "A budget has at most 10 notifications.");
-        }
-        notifications_of(document).push_back(
-            json::object{{"Notification", *notification}, {"Subscribers", *subscribers}});
-        return json::serialize(document);
-      },
-      clock_.now());
-  TOLLGATE_TRY(updated);
-  return json::object{};
+  return change(key->first, key->second, [&](json::object& document) -> Status {
+    if (find_notification(document, *notification)) {
+      return Error(ErrorCode::DuplicateRecord, "The budget already has this notification.");
+    }
+    if (notifications_of(document).size() >= kMaxNotifications) {
+      return Error(ErrorCode::CreationLimitExceeded, "A budget has at most 10 notifications.");
+    }
+    notifications_of(document).push_back(json::object{{"Notification", *notification}, {"Subscribers", *subscribers}});
+    return {};
+  });
 }
 
 Result<json::object> BudgetsApi::describe_notifications_for_budget(const json::object& request,
                                                                    const std::string& caller) {
-  auto account = caller_account(request, caller);
-  TOLLGATE_TRY(account);
-  auto name = budget_name(request);
-  TOLLGATE_TRY(name);
+  auto key = budget_key(request, caller);
+  TOLLGATE_TRY(key);
   auto limit = max_results(request, 100);
   TOLLGATE_TRY(limit);
-  auto stored = store_.find(*account, *name);
-  TOLLGATE_TRY(stored);
-  if (!stored->has_value()) {
-    return Error(ErrorCode::NotFound, "Account " + *account + " has no budget named '" + *name + "'.");
-  }
-  json::object document = parse_document((*stored)->document);
-  auto spend = calculated_spend(document.at("Budget").as_object(), *account);
+  auto document = load(key->first, key->second);
+  TOLLGATE_TRY(document);
+  auto spend = calculated_spend(document->at("Budget").as_object(), key->first);
   TOLLGATE_TRY(spend);
   json::array out;
-  for (const auto& entry : notifications_of(document)) {
+  for (const auto& entry : notifications_of(*document)) {
     json::object n = entry.at("Notification").as_object();
-    // The state: the threshold compared with the spend it watches, now.
-    const double threshold = n.at("Threshold").to_number<double>();
-    const double limit_usd = static_cast<double>(spend->limit_nano_usd) / 1e9;
-    const double watched_nano = n.at("NotificationType") == "ACTUAL"
-                                    ? static_cast<double>(spend->actual_nano_usd)
-                                    : static_cast<double>(spend->forecasted_nano_usd.value_or(0));
-    const double watched = watched_nano / 1e9;
-    const double bound = n.at("ThresholdType") == "PERCENTAGE" ? limit_usd * threshold / 100 : threshold;
-    const std::string_view op = n.at("ComparisonOperator").as_string();
-    const bool alarm = op == "GREATER_THAN" ? watched > bound : op == "LESS_THAN" ? watched < bound : watched == bound;
-    n["NotificationState"] = alarm ? "ALARM" : "OK";
+    n["NotificationState"] = in_alarm(n, *spend) ? "ALARM" : "OK";
     out.push_back(std::move(n));
     if (out.size() == *limit) break;
   }
@@ -640,144 +650,92 @@ Result<json::object> BudgetsApi::describe_notifications_for_budget(const json::o
 }
 
 Result<json::object> BudgetsApi::update_notification(const json::object& request, const std::string& caller) {
-  auto account = caller_account(request, caller);
-  TOLLGATE_TRY(account);
-  auto name = budget_name(request);
-  TOLLGATE_TRY(name);
-  const json::value* old_n = member(request, "OldNotification");
-  const json::value* new_n = member(request, "NewNotification");
-  if (!old_n || !new_n) return invalid("The request needs OldNotification and NewNotification.");
-  auto old_notification = checked_notification(*old_n);
+  auto key = budget_key(request, caller);
+  TOLLGATE_TRY(key);
+  auto old_notification = notification_member(request, "OldNotification");
   TOLLGATE_TRY(old_notification);
-  auto new_notification = checked_notification(*new_n);
+  auto new_notification = notification_member(request, "NewNotification");
   TOLLGATE_TRY(new_notification);
-  auto updated = store_.update(
-      *account, *name,
-      [&](const std::string& text) -> Result<std::string> {
-        json::object document = parse_document(text);
-        json::object* entry = find_notification(document, *old_notification);
-        if (!entry) return notification_not_found(*old_notification);
-        if (*old_notification != *new_notification && find_notification(document, *new_notification)) {
-          return Error(ErrorCode::DuplicateRecord, "The budget already has the new notification.");
-        }
-        (*entry)["Notification"] = *new_notification;
-        return json::serialize(document);
-      },
-      clock_.now());
-  TOLLGATE_TRY(updated);
-  return json::object{};
+  return change(key->first, key->second, [&](json::object& document) -> Status {
+    json::object* entry = find_notification(document, *old_notification);
+    if (!entry) return notification_not_found(*old_notification);
+    if (*old_notification != *new_notification && find_notification(document, *new_notification)) {
+      return Error(ErrorCode::DuplicateRecord, "The budget already has the new notification.");
+    }
+    (*entry)["Notification"] = *new_notification;
+    return {};
+  });
 }
 
 Result<json::object> BudgetsApi::delete_notification(const json::object& request, const std::string& caller) {
-  auto account = caller_account(request, caller);
-  TOLLGATE_TRY(account);
-  auto name = budget_name(request);
-  TOLLGATE_TRY(name);
-  const json::value* n = member(request, "Notification");
-  if (!n) return invalid("The request needs Notification.");
-  auto notification = checked_notification(*n);
+  auto key = budget_key(request, caller);
+  TOLLGATE_TRY(key);
+  auto notification = notification_member(request, "Notification");
   TOLLGATE_TRY(notification);
-  auto updated = store_.update(
-      *account, *name,
-      [&](const std::string& text) -> Result<std::string> {
-        json::object document = parse_document(text);
-        auto& list = notifications_of(document);
-        auto it = std::find_if(list.begin(), list.end(), [&](const json::value& e) {
-          return e.at("Notification") == json::value(*notification);
-        });
-        if (it == list.end()) return notification_not_found(*notification);
-        list.erase(it);
-        return json::serialize(document);
-      },
-      clock_.now());
-  TOLLGATE_TRY(updated);
-  return json::object{};
+  return change(key->first, key->second, [&](json::object& document) -> Status {
+    auto& list = notifications_of(document);
+    auto it = std::find_if(list.begin(), list.end(),
+                           [&](const json::value& e) { return e.at("Notification") == json::value(*notification); });
+    if (it == list.end()) return notification_not_found(*notification);
+    list.erase(it);
+    return {};
+  });
 }
 
 Result<json::object> BudgetsApi::create_subscriber(const json::object& request, const std::string& caller) {
-  auto account = caller_account(request, caller);
-  TOLLGATE_TRY(account);
-  auto name = budget_name(request);
-  TOLLGATE_TRY(name);
-  const json::value* n = member(request, "Notification");
-  const json::value* s = member(request, "Subscriber");
-  if (!n || !s) return invalid("The request needs Notification and Subscriber.");
-  auto notification = checked_notification(*n);
-  TOLLGATE_TRY(notification);
-  auto subscriber = checked_subscriber(*s);
-  TOLLGATE_TRY(subscriber);
-  auto updated = store_.update(
-      *account, *name,
-      [&](const std::string& text) -> Result<std::string> {
-        json::object document = parse_document(text);
-        json::object* entry = find_notification(document, *notification);
-        if (!entry) return notification_not_found(*notification);
-        auto& subscribers = (*entry)["Subscribers"].as_array();
-        if (std::find(subscribers.begin(), subscribers.end(), json::value(*subscriber)) != subscribers.end()) {
-          return Error(ErrorCode::DuplicateRecord, "The notification already has this subscriber.");
-        }
-        if (subscribers.size() >= kMaxSubscribers) {
-          return Error(ErrorCode::CreationLimitExceeded, "A notification has at most 11 subscribers.");
-        }
-        subscribers.push_back(*subscriber);
-        return json::serialize(document);
-      },
-      clock_.now());
-  TOLLGATE_TRY(updated);
-  return json::object{};
+  return change_subscribers(request, caller, [](json::array& subscribers, const json::object& subscriber) -> Status {
+    if (std::find(subscribers.begin(), subscribers.end(), json::value(subscriber)) != subscribers.end()) {
+      return Error(ErrorCode::DuplicateRecord, "The notification already has this subscriber.");
+    }
+    if (subscribers.size() >= kMaxSubscribers) {
+      return Error(ErrorCode::CreationLimitExceeded, "A notification has at most 11 subscribers.");
+    }
+    subscribers.push_back(subscriber);
+    return {};
+  });
 }
 
 Result<json::object> BudgetsApi::describe_subscribers_for_notification(const json::object& request,
                                                                        const std::string& caller) {
-  auto account = caller_account(request, caller);
-  TOLLGATE_TRY(account);
-  auto name = budget_name(request);
-  TOLLGATE_TRY(name);
-  const json::value* n = member(request, "Notification");
-  if (!n) return invalid("The request needs Notification.");
-  auto notification = checked_notification(*n);
+  auto key = budget_key(request, caller);
+  TOLLGATE_TRY(key);
+  auto notification = notification_member(request, "Notification");
   TOLLGATE_TRY(notification);
-  auto stored = store_.find(*account, *name);
-  TOLLGATE_TRY(stored);
-  if (!stored->has_value()) {
-    return Error(ErrorCode::NotFound, "Account " + *account + " has no budget named '" + *name + "'.");
-  }
-  json::object document = parse_document((*stored)->document);
-  json::object* entry = find_notification(document, *notification);
+  auto document = load(key->first, key->second);
+  TOLLGATE_TRY(document);
+  json::object* entry = find_notification(*document, *notification);
   if (!entry) return notification_not_found(*notification);
   return json::object{{"Subscribers", entry->at("Subscribers")}};
 }
 
 Result<json::object> BudgetsApi::delete_subscriber(const json::object& request, const std::string& caller) {
-  auto account = caller_account(request, caller);
-  TOLLGATE_TRY(account);
-  auto name = budget_name(request);
-  TOLLGATE_TRY(name);
-  const json::value* n = member(request, "Notification");
-  const json::value* s = member(request, "Subscriber");
-  if (!n || !s) return invalid("The request needs Notification and Subscriber.");
-  auto notification = checked_notification(*n);
+  return change_subscribers(request, caller, [](json::array& subscribers, const json::object& subscriber) -> Status {
+    auto it = std::find(subscribers.begin(), subscribers.end(), json::value(subscriber));
+    if (it == subscribers.end()) return Error(ErrorCode::NotFound, "The notification has no such subscriber.");
+    if (subscribers.size() == 1) {
+      return invalid("A notification keeps at least one subscriber; delete the notification instead.");
+    }
+    subscribers.erase(it);
+    return {};
+  });
+}
+
+Result<json::object> BudgetsApi::change_subscribers(
+    const json::object& request, const std::string& caller,
+    const std::function<Status(json::array& subscribers, const json::object& subscriber)>& edit) {
+  auto key = budget_key(request, caller);
+  TOLLGATE_TRY(key);
+  auto notification = notification_member(request, "Notification");
   TOLLGATE_TRY(notification);
+  const json::value* s = member(request, "Subscriber");
+  if (!s) return invalid("The request needs Subscriber.");
   auto subscriber = checked_subscriber(*s);
   TOLLGATE_TRY(subscriber);
-  auto updated = store_.update(
-      *account, *name,
-      [&](const std::string& text) -> Result<std::string> {
-        json::object document = parse_document(text);
-        json::object* entry = find_notification(document, *notification);
-        if (!entry) return notification_not_found(*notification);
-        auto& subscribers = (*entry)["Subscribers"].as_array();
-        auto it = std::find(subscribers.begin(), subscribers.end(), json::value(*subscriber));
-        if (it == subscribers.end()) return Error(ErrorCode::NotFound, "The notification has no such subscriber.");
-        if (subscribers.size() == 1) {
-          return invalid("A notification keeps at least one subscriber; delete the notification instead.");
-        }
-        subscribers.erase(it);
-        return json::serialize(document);
-      },
-      clock_.now());
-  TOLLGATE_TRY(updated);
-  return json::object{};
+  return change(key->first, key->second, [&](json::object& document) -> Status {
+    json::object* entry = find_notification(document, *notification);
+    if (!entry) return notification_not_found(*notification);
+    return edit((*entry)["Subscribers"].as_array(), *subscriber);
+  });
 }
 
 void BudgetsApi::register_operations(Gateway& gateway) {

@@ -7,8 +7,10 @@
 // Thread-safety: the operations may run concurrently.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <string>
 
 #include "api/gateway.h"
@@ -47,7 +49,17 @@ class BudgetsApi {
  private:
   struct Spend;
   Result<Spend> calculated_spend(const boost::json::object& budget, const std::string& account);
+  // ALARM: the notification's threshold holds for the spend it watches (actual or forecasted).
+  static bool in_alarm(const boost::json::object& notification, const Spend& spend);
   Result<boost::json::object> budget_view(const tollgate::budgets::StoredBudget& stored);
+  // The stored document of a budget (NotFound without one), and a change of it in one transaction.
+  Result<boost::json::object> load(const std::string& account, const std::string& name);
+  Result<boost::json::object> change(const std::string& account, const std::string& name,
+                                     const std::function<Status(boost::json::object& document)>& edit);
+  // CreateSubscriber / DeleteSubscriber: `edit` gets the subscribers of the request's notification.
+  Result<boost::json::object> change_subscribers(
+      const boost::json::object& request, const std::string& caller,
+      const std::function<Status(boost::json::array& subscribers, const boost::json::object& subscriber)>& edit);
 
   tollgate::budgets::BudgetStore& store_;
   ledger::Ledger& ledger_;
