@@ -1,0 +1,188 @@
+// End-to-end: the AWS SDK for JavaScript v3 Budgets client (@aws-sdk/client-budgets, pinned in
+// test/e2e/package-lock.json) against the real tollgate binary: a COST budget filtered by a tag as AWS
+// writes it (user:team$growth) whose ActualSpend is, to the nano-dollar, the cost of the calls made
+// through the tagged profile (read from each answer's x-tollgate-cost-usd header); notifications whose
+// state follows that spend; the Budgets errors for bad input.
+//
+// Run: TOLLGATE_BINARY=build/tollgate node --test test/e2e/js/budgets.test.mjs
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { missingDependencies } from './deps.mjs';
+import { ACCESS_KEY, E2E_CONFIG, SECRET_KEY, startGateway } from './gateway.mjs';
+
+const problem = missingDependencies();
+if (problem) throw new Error(problem);
+
+const { BedrockClient, CreateInferenceProfileCommand } = await import('@aws-sdk/client-bedrock');
+const { BedrockRuntimeClient, ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
+const { CostExplorerClient, UpdateCostAllocationTagsStatusCommand } = await import('@aws-sdk/client-cost-explorer');
+const {
+  BudgetsClient,
+  CreateBudgetCommand,
+  CreateNotificationCommand,
+  DeleteBudgetCommand,
+  DescribeBudgetCommand,
+  DescribeBudgetsCommand,
+  DescribeNotificationsForBudgetCommand,
+} = await import('@aws-sdk/client-budgets');
+
+// Nothing from the user's AWS configuration may reach the SDK.
+const scratch = mkdtempSync(join(tmpdir(), 'tollgate-e2e-js-aws-'));
+for (const key of Object.keys(process.env)) if (key.startsWith('AWS_')) delete process.env[key];
+process.env.AWS_CONFIG_FILE = join(scratch, 'config');
+process.env.AWS_SHARED_CREDENTIALS_FILE = join(scratch, 'credentials');
+process.env.AWS_EC2_METADATA_DISABLED = 'true';
+writeFileSync(process.env.AWS_CONFIG_FILE, '');
+writeFileSync(process.env.AWS_SHARED_CREDENTIALS_FILE, '');
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const HAIKU_ARN = `arn:aws:bedrock:${REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0`;
+const COST_HEADER = 'x-tollgate-cost-usd';
+
+const clientConfig = (endpoint) => ({
+  region: REGION,
+  endpoint,
+  credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+  maxAttempts: 1,
+});
+
+/** "0.00000175" → exact integer nano-USD as a BigInt. */
+function nanoUsd(amount) {
+  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(amount);
+  assert.ok(m, `not a decimal amount with at most 9 decimals: ${JSON.stringify(amount)}`);
+  return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+/** nano-USD → the shortest exact decimal text. */
+function usd(nano) {
+  const whole = nano / 1_000_000_000n;
+  const fraction = (nano % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  return fraction ? `${whole}.${fraction}` : `${whole}`;
+}
+
+async function rejectsWith(promise, name) {
+  const error = await promise.then(
+    (value) => assert.fail(`expected ${name}, got a success: ${JSON.stringify(value)}`),
+    (e) => e,
+  );
+  assert.equal(error.name, name, `error.name (message: ${error.message})`);
+  return error;
+}
+
+const notification = (threshold) => ({
+  NotificationType: 'ACTUAL', ComparisonOperator: 'GREATER_THAN', Threshold: threshold, ThresholdType: 'PERCENTAGE',
+});
+
+describe('Budgets (AWS SDK for JavaScript v3) over usage made through tollgate', () => {
+  let gateway;
+  let control;
+  let runtime;
+  let budgets;
+  let profileArn;
+  let spent = 0n;
+  const lastCost = { value: undefined };
+
+  before(async () => {
+    gateway = await startGateway({ config: E2E_CONFIG });
+    control = new BedrockClient(clientConfig(gateway.endpoint));
+    runtime = new BedrockRuntimeClient(clientConfig(gateway.endpoint));
+    budgets = new BudgetsClient(clientConfig(gateway.endpoint));
+    runtime.middlewareStack.add((next) => async (args) => {
+      const result = await next(args);
+      lastCost.value = result.response?.headers?.[COST_HEADER];
+      return result;
+    }, { step: 'deserialize', name: 'captureTollgateCost' });
+    const created = await control.send(new CreateInferenceProfileCommand({
+      inferenceProfileName: 'js-budgets-bot', modelSource: { copyFrom: HAIKU_ARN },
+      tags: [{ key: 'team', value: 'growth' }],
+    }));
+    profileArn = created.inferenceProfileArn;
+    const ce = new CostExplorerClient(clientConfig(gateway.endpoint));
+    await ce.send(new UpdateCostAllocationTagsStatusCommand({
+      CostAllocationTagsStatus: [{ TagKey: 'team', Status: 'Active' }],
+    }));
+    ce.destroy();
+  });
+
+  after(async () => {
+    control?.destroy();
+    runtime?.destroy();
+    budgets?.destroy();
+    rmSync(scratch, { recursive: true, force: true });
+    if (gateway) assert.equal(await gateway.stop(), 0, `tollgate should exit 0 on SIGTERM\n${gateway.logs()}`);
+  });
+
+  async function converse(text) {
+    await runtime.send(new ConverseCommand({ modelId: profileArn, messages: [{ role: 'user', content: [{ text }] }] }));
+    spent += nanoUsd(lastCost.value);
+  }
+
+  const describe_ = async (name) =>
+    (await budgets.send(new DescribeBudgetCommand({ AccountId: ACCOUNT, BudgetName: name }))).Budget;
+
+  test('a tag-filtered budget spends exactly what the calls through the profile cost, at once', async () => {
+    await budgets.send(new CreateBudgetCommand({
+      AccountId: ACCOUNT,
+      Budget: {
+        BudgetName: 'growth', BudgetLimit: { Amount: '100', Unit: 'USD' }, TimeUnit: 'MONTHLY', BudgetType: 'COST',
+        CostFilters: { TagKeyValue: ['user:team$growth'] },
+      },
+    }));
+    assert.equal((await describe_('growth')).CalculatedSpend.ActualSpend.Amount, '0');
+    await converse('How much does this cost?');
+    await converse('And this one?');
+    const budget = await describe_('growth');
+    assert.equal(nanoUsd(budget.CalculatedSpend.ActualSpend.Amount), spent);
+    assert.equal(budget.CalculatedSpend.ActualSpend.Unit, 'USD');
+    assert.ok(budget.TimePeriod.Start instanceof Date, 'TimePeriod.Start is a timestamp');
+    assert.ok(budget.LastUpdatedTime instanceof Date, 'LastUpdatedTime is a timestamp');
+  });
+
+  test('a notification is in ALARM once the spend crosses its threshold', async () => {
+    // A limit of twice the spend: a 40% threshold is crossed, a 60% one is not.
+    await budgets.send(new CreateBudgetCommand({
+      AccountId: ACCOUNT,
+      Budget: {
+        BudgetName: 'twice', BudgetLimit: { Amount: usd(spent * 2n), Unit: 'USD' }, TimeUnit: 'MONTHLY',
+        BudgetType: 'COST', FilterExpression: { Dimensions: { Key: 'RESOURCE_ID', Values: [profileArn] } },
+      },
+      NotificationsWithSubscribers: [{
+        Notification: notification(40), Subscribers: [{ SubscriptionType: 'EMAIL', Address: 'fin@example.com' }],
+      }],
+    }));
+    await budgets.send(new CreateNotificationCommand({
+      AccountId: ACCOUNT, BudgetName: 'twice', Notification: notification(60),
+      Subscribers: [{ SubscriptionType: 'EMAIL', Address: 'fin@example.com' }],
+    }));
+    const { Notifications } = await budgets.send(
+      new DescribeNotificationsForBudgetCommand({ AccountId: ACCOUNT, BudgetName: 'twice' }));
+    const states = Object.fromEntries(Notifications.map((n) => [n.Threshold, n.NotificationState]));
+    assert.deepEqual(states, { 40: 'ALARM', 60: 'OK' });
+  });
+
+  test('bad input gets the Budgets errors and changes nothing', async () => {
+    await rejectsWith(budgets.send(new CreateBudgetCommand({
+      AccountId: ACCOUNT,
+      Budget: { BudgetName: 'growth', BudgetLimit: { Amount: '5', Unit: 'USD' }, TimeUnit: 'MONTHLY', BudgetType: 'COST' },
+    })), 'DuplicateRecordException');
+    assert.equal((await describe_('growth')).BudgetLimit.Amount, '100');
+    await rejectsWith(budgets.send(new CreateBudgetCommand({
+      AccountId: ACCOUNT,
+      Budget: {
+        BudgetName: 'broken', BudgetLimit: { Amount: '5', Unit: 'USD' }, TimeUnit: 'MONTHLY', BudgetType: 'COST',
+        CostFilters: { TagKeyValue: ['no-dollar-sign'] },
+      },
+    })), 'InvalidParameterException');
+    await rejectsWith(budgets.send(new DescribeBudgetCommand({ AccountId: ACCOUNT, BudgetName: 'broken' })),
+      'NotFoundException');
+    await rejectsWith(budgets.send(new DeleteBudgetCommand({ AccountId: ACCOUNT, BudgetName: 'never-made' })),
+      'NotFoundException');
+    const { Budgets } = await budgets.send(new DescribeBudgetsCommand({ AccountId: ACCOUNT }));
+    assert.deepEqual(Budgets.map((b) => b.BudgetName), ['growth', 'twice']);
+  });
+});
