@@ -62,6 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       {"CreateSubscriber", &Api::create_subscriber},
       {"DescribeSubscribersForNotification", &Api::describe_subscribers_for_notification},
       {"DeleteSubscriber", &Api::delete_subscriber},
+      {"DescribeBudgetPerformanceHistory", &Api::describe_budget_performance_history},
   };
   std::string_view input(reinterpret_cast<const char*>(data), size);
   size_t newline = input.find('\n');

@@ -218,6 +218,28 @@ class Budgets(unittest.TestCase):
         self.assertEqual(self.budgets.describe_notifications_for_budget(
             AccountId=ACCOUNT_ID, BudgetName="original")["Notifications"], [])
 
+    def test_performance_history_lists_each_period_since_the_budget_starts(self):
+        first = dt.date.fromisoformat(month_period()["Start"])
+        three_back = (first - dt.timedelta(days=80)).replace(day=1)
+        start = dt.datetime.combine(three_back, dt.time(), dt.timezone.utc)
+        self.create("history", CostFilters={"TagKeyValue": ["user:team$growth"]},
+                    TimePeriod={"Start": start, "End": dt.datetime(2087, 6, 15, tzinfo=dt.timezone.utc)})
+        self.converse(self.growth)
+        history = self.budgets.describe_budget_performance_history(AccountId=ACCOUNT_ID, BudgetName="history")
+        amounts = history["BudgetPerformanceHistory"]["BudgetedAndActualAmountsList"]
+        starts = [a["TimePeriod"]["Start"].date() for a in amounts]
+        self.assertEqual(starts[0], three_back, "from the budget's start")
+        self.assertEqual(starts[-1], first, "to the current month")
+        self.assertEqual(len(amounts), 4)  # 80 days before a first of a month is in the third month back
+        self.assertEqual(Decimal(amounts[-1]["ActualAmount"]["Amount"]), self.ce_cost("growth"))
+        self.assertEqual(amounts[-1]["BudgetedAmount"], {"Amount": "100", "Unit": "USD"})
+        self.assertTrue(all(Decimal(a["ActualAmount"]["Amount"]) == 0 for a in amounts[:-1]))
+        page = self.budgets.describe_budget_performance_history(AccountId=ACCOUNT_ID, BudgetName="history", MaxResults=2)
+        self.assertEqual(len(page["BudgetPerformanceHistory"]["BudgetedAndActualAmountsList"]), 2)
+        rest = self.budgets.describe_budget_performance_history(AccountId=ACCOUNT_ID, BudgetName="history",
+                                                                NextToken=page["NextToken"])
+        self.assertEqual(len(rest["BudgetPerformanceHistory"]["BudgetedAndActualAmountsList"]), len(amounts) - 2)
+
     def test_a_custom_budget_counts_its_own_period(self):
         now = dt.datetime.now(dt.timezone.utc)
         self.converse(self.growth)

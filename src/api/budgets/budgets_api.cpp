@@ -738,6 +738,89 @@ Result<json::object> BudgetsApi::change_subscribers(
   });
 }
 
+Result<json::object> BudgetsApi::describe_budget_performance_history(const json::object& request,
+                                                                     const std::string& caller) {
+  auto key = budget_key(request, caller);
+  TOLLGATE_TRY(key);
+  auto limit = max_results(request, 100);
+  TOLLGATE_TRY(limit);
+  auto document = load(key->first, key->second);
+  TOLLGATE_TRY(document);
+  const json::object& budget = document->at("Budget").as_object();
+  if (budget.at("TimeUnit") == "ANNUALLY") {
+    return invalid("Performance history is not available for ANNUALLY budgets, as in AWS Budgets.");
+  }
+  const TimePoint now = clock_.now();
+  // The periods asked for (by default the last 12 and the current one), within the budget's own.
+  TimePoint from = current_period(budget, now).first, to = current_period(budget, now).second;
+  for (int i = 0; i < 12; ++i) from = current_period(budget, from - std::chrono::seconds(1)).first;
+  if (const json::value* period = member(request, "TimePeriod")) {
+    if (!period->is_object()) return invalid("TimePeriod must be an object {Start, End}.");
+    if (const json::value* s = member(period->as_object(), "Start")) {
+      auto t = timestamp(*s, "TimePeriod.Start");
+      TOLLGATE_TRY(t);
+      from = *t;
+    }
+    if (const json::value* e = member(period->as_object(), "End")) {
+      auto t = timestamp(*e, "TimePeriod.End");
+      TOLLGATE_TRY(t);
+      to = *t;
+    }
+    if (from >= to) return invalid("TimePeriod.Start must be before TimePeriod.End.");
+  }
+  std::vector<std::pair<TimePoint, TimePoint>> periods;
+  for (auto p = current_period(budget, from); p.first < to && periods.size() < 1000;
+       p = current_period(budget, p.second)) {
+    if (!periods.empty() && p.first == periods.back().first) break;  // a CUSTOM budget has one period
+    periods.push_back(p);
+  }
+  auto filter = budget_filter(budget);
+  TOLLGATE_TRY(filter);
+  auto timeline = tags_.timeline();
+  TOLLGATE_TRY(timeline);
+  costs::FactSource source(ledger_, catalog_, std::move(timeline).value());
+  std::vector<int64_t> actual(periods.size(), 0);
+  if (!periods.empty()) {
+    TOLLGATE_TRY(source.scan(periods.front().first, periods.back().second, key->first, [&](const costs::Fact& fact) {
+      if (*filter && !(*filter)->matches(fact)) return;
+      auto it = std::upper_bound(periods.begin(), periods.end(), fact.hour,
+                                 [](TimePoint t, const auto& p) { return t < p.first; });
+      if (it != periods.begin() && fact.hour < std::prev(it)->second)
+        actual[static_cast<size_t>(it - periods.begin() - 1)] += fact.cost_nano_usd;
+    }));
+  }
+  auto offset = as_parameter_error(optional_string(request, "NextToken"));
+  TOLLGATE_TRY(offset);
+  size_t first = 0;
+  if (offset->has_value()) {
+    auto decoded = base64_decode(**offset);
+    if (!decoded || !decoded->starts_with("period:")) {
+      return Error(ErrorCode::InvalidNextToken, "The NextToken is not one DescribeBudgetPerformanceHistory gave.");
+    }
+    first = std::strtoull(decoded->c_str() + 7, nullptr, 10);
+  }
+  json::array amounts;
+  for (size_t i = first; i < periods.size() && amounts.size() < *limit; ++i) {
+    amounts.push_back(json::object{
+        {"BudgetedAmount", budget.at("BudgetLimit")},
+        {"ActualAmount", json::object{{"Amount", costs::format_usd(actual[i])}, {"Unit", "USD"}}},
+        {"TimePeriod",
+         json::object{{"Start", epoch_seconds(periods[i].first)}, {"End", epoch_seconds(periods[i].second)}}}});
+  }
+  json::object history{{"BudgetName", budget.at("BudgetName")},
+                       {"BudgetType", budget.at("BudgetType")},
+                       {"TimeUnit", budget.at("TimeUnit")},
+                       {"BudgetedAndActualAmountsList", std::move(amounts)}};
+  for (std::string_view field : {"CostFilters", "FilterExpression", "CostTypes", "Metrics"}) {
+    if (const json::value* v = member(budget, field)) history[field] = *v;
+  }
+  json::object response{{"BudgetPerformanceHistory", std::move(history)}};
+  if (first < periods.size() && periods.size() - first > *limit) {
+    response["NextToken"] = base64_encode("period:" + std::to_string(first + *limit));
+  }
+  return response;
+}
+
 void BudgetsApi::register_operations(Gateway& gateway) {
   const std::pair<std::string_view, Handler> operations[] = {
       {"CreateBudget", &BudgetsApi::create_budget},
@@ -752,6 +835,7 @@ void BudgetsApi::register_operations(Gateway& gateway) {
       {"CreateSubscriber", &BudgetsApi::create_subscriber},
       {"DescribeSubscribersForNotification", &BudgetsApi::describe_subscribers_for_notification},
       {"DeleteSubscriber", &BudgetsApi::delete_subscriber},
+      {"DescribeBudgetPerformanceHistory", &BudgetsApi::describe_budget_performance_history},
   };
   for (const auto& [name, method] : operations) {
     gateway.add_json("AWSBudgetServiceGateway." + std::string(name),

@@ -43,6 +43,8 @@ class BudgetsApi {
   Result<boost::json::object> describe_subscribers_for_notification(const boost::json::object& request,
                                                                     const std::string& caller);
   Result<boost::json::object> delete_subscriber(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> describe_budget_performance_history(const boost::json::object& request,
+                                                                  const std::string& caller);
 
   void register_operations(Gateway& gateway);
 
