@@ -204,7 +204,7 @@ Config load_config(const std::string& path) {
       path, root,
       {"listen", "data_dir", "default_region", "principals", "api_keys", "io_threads", "max_header_bytes",
        "control_plane_body_bytes", "runtime_body_bytes", "idle_timeout_ms", "body_timeout_ms", "shutdown_grace_ms",
-       "log_level", "ledger", "providers", "simulator", "prices", "cost_explorer", "exports"});
+       "log_level", "ledger", "providers", "simulator", "prices", "cost_explorer", "exports", "budgets"});
   if (root["listen"]) apply_listen(c, scalar<std::string>(path, root["listen"], "listen"));
   if (root["data_dir"]) c.data_dir = scalar<std::string>(path, root["data_dir"], "data_dir");
   if (root["default_region"]) c.default_region = scalar<std::string>(path, root["default_region"], "default_region");
@@ -245,6 +245,18 @@ Config load_config(const std::string& path) {
       c.cost_explorer_page_size = scalar<size_t>(path, ce["page_size"], "page_size");
       if (c.cost_explorer_page_size == 0)
         throw StartupError(where(path, ce["page_size"]) + ": page_size must be at least 1");
+    }
+  }
+  if (const auto& budgets = root["budgets"]) {
+    if (!budgets.IsMap()) throw StartupError(where(path, budgets) + ": 'budgets' must be a mapping");
+    check_known_keys(path, budgets, {"evaluate_ms", "notification_log"});
+    if (budgets["evaluate_ms"]) {
+      int64_t ms = scalar<int64_t>(path, budgets["evaluate_ms"], "evaluate_ms");
+      if (ms < 100) throw StartupError(where(path, budgets["evaluate_ms"]) + ": evaluate_ms must be >= 100");
+      c.budgets.evaluate_interval = std::chrono::milliseconds(ms);
+    }
+    if (budgets["notification_log"]) {
+      c.budgets.notification_log = scalar<std::string>(path, budgets["notification_log"], "notification_log");
     }
   }
   if (const auto& exports = root["exports"]) {

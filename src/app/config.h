@@ -61,6 +61,13 @@ struct ExportsConfig {
   std::chrono::minutes interval{60};
 };
 
+// Budget notifications (doc/budgets.md): evaluated every `evaluate_interval`, appended to `notification_log`
+// (empty: <data_dir>/budget-notifications.log).
+struct BudgetsConfig {
+  std::chrono::milliseconds evaluate_interval{60'000};
+  std::string notification_log;
+};
+
 struct Config {
   std::string listen_address = kDefaultAddress;
   uint16_t listen_port = kDefaultPort;
@@ -74,6 +81,7 @@ struct Config {
   size_t runtime_body_bytes = 25 * 1024 * 1024;
   size_t cost_explorer_page_size = 500;  // groups per GetCostAndUsage page
   ExportsConfig exports;
+  BudgetsConfig budgets;
   bool ledger_fsync = false;  // fsync every group commit (power-loss safe) instead of WAL's crash safety
   std::vector<ProviderConfig> providers;
   SimulatorConfig simulator;

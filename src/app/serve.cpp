@@ -10,6 +10,7 @@
 #include "api/ce/cost_explorer.h"
 #include "api/gateway.h"
 #include "api/runtime/runtime_api.h"
+#include "app/budget_notifier.h"
 #include "app/providers.h"
 #include "app/scheduled_exports.h"
 #include "auth/authenticator.h"
@@ -117,6 +118,12 @@ int serve(const Config& config) {
         std::make_unique<ScheduledExports>(std::move(export_options), ledger, *cost_allocation_tags, catalog, clock);
     exports->start();
   }
+  BudgetNotifier notifier(budgets_api,
+                          config.budgets.notification_log.empty()
+                              ? (data_dir / "budget-notifications.log").string()
+                              : config.budgets.notification_log,
+                          config.budgets.evaluate_interval, clock);
+  notifier.start();
   http::Server server(options, gateway);
   server.listen();
 

@@ -90,6 +90,19 @@ Result<std::vector<StoredBudget>> BudgetStore::list(const std::string& account_i
   }
 }
 
+Result<std::vector<StoredBudget>> BudgetStore::list_all() {
+  auto guard = db_->lock();
+  auto stmt = db_->prepare("SELECT " + std::string(kColumns) + " FROM budgets ORDER BY account_id, name");
+  if (!stmt.ok()) return std::move(stmt).error();
+  std::vector<StoredBudget> out;
+  while (true) {
+    auto row = stmt->step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) return out;
+    out.push_back(row_of(*stmt));
+  }
+}
+
 Result<StoredBudget> BudgetStore::update(const std::string& account_id, const std::string& name, const Change& change,
                                          TimePoint now) {
   auto guard = db_->lock();

@@ -40,6 +40,8 @@ class BudgetStore {
   Result<std::optional<StoredBudget>> find(const std::string& account_id, const std::string& name);
   // The account's budgets sorted by name, after `after` (exclusive; empty: from the first), at most `limit`.
   Result<std::vector<StoredBudget>> list(const std::string& account_id, const std::string& after, size_t limit);
+  // Every budget of every account (the notifier's round).
+  Result<std::vector<StoredBudget>> list_all();
   // Replaces the document with what `change` makes of it, in one transaction; NotFound when there is no
   // such budget; an error from `change` changes nothing.
   using Change = std::function<Result<std::string>(const std::string& document)>;

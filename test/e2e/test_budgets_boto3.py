@@ -12,8 +12,10 @@ Run: TOLLGATE_BINARY=build/tollgate python3 test/e2e/test_budgets_boto3.py
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
+import time
 import unittest
 from decimal import Decimal
 
@@ -249,6 +251,64 @@ class Budgets(unittest.TestCase):
         self.create("custom-now", TimeUnit="CUSTOM",
                     TimePeriod={"Start": now - dt.timedelta(days=1), "End": now + dt.timedelta(days=1)})
         self.assertGreater(Decimal(self.describe("custom-now")["CalculatedSpend"]["ActualSpend"]["Amount"]), 0)
+
+
+class Notifications(unittest.TestCase):
+    """Notifications delivered to the notification log, once per budget period."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.gateway = Gateway(config="budgets:\n  evaluate_ms: 200\n").start()
+        cls.log = os.path.join(cls.gateway.data_dir, "budget-notifications.log")
+        cls.bedrock = client("bedrock", cls.gateway.endpoint)
+        cls.runtime = client("bedrock-runtime", cls.gateway.endpoint)
+        cls.budgets = client("budgets", cls.gateway.endpoint)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gateway.stop_and_close()
+
+    def lines(self) -> list[dict]:
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def wait_for_lines(self, count: int, seconds: float = 10) -> list[dict]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and len(self.lines()) < count:
+            time.sleep(0.1)
+        return self.lines()
+
+    def test_a_crossed_threshold_is_delivered_once_per_period(self):
+        profile = self.bedrock.create_inference_profile(
+            inferenceProfileName="notified-bot", modelSource={"copyFrom": HAIKU_ARN})["inferenceProfileArn"]
+        email = {"SubscriptionType": "EMAIL", "Address": "finops@example.com"}
+        self.budgets.create_budget(
+            AccountId=ACCOUNT_ID,
+            Budget={"BudgetName": "watched", "BudgetLimit": {"Amount": "0.00001", "Unit": "USD"},
+                    "TimeUnit": "MONTHLY", "BudgetType": "COST",
+                    "CostFilters": {"ResourceId": [profile]}},
+            NotificationsWithSubscribers=[
+                {"Notification": notification(80), "Subscribers": [email]},
+                {"Notification": notification(1_000_000), "Subscribers": [email]}])  # never crossed
+        time.sleep(0.6)
+        self.assertEqual(self.lines(), [], "nothing is spent yet")
+        self.runtime.converse(modelId=profile, messages=[{"role": "user", "content": [{"text": "spend a little"}]}])
+        lines = self.wait_for_lines(1)
+        self.assertEqual(len(lines), 1, lines)
+        alert = lines[0]
+        self.assertEqual((alert["accountId"], alert["budgetName"]), (ACCOUNT_ID, "watched"))
+        self.assertEqual(alert["notification"]["Threshold"], 80)
+        self.assertEqual(alert["notification"]["NotificationState"], "ALARM")
+        self.assertEqual(alert["subscribers"], [email])
+        self.assertEqual(alert["budgetLimit"], "0.00001")
+        self.assertGreater(Decimal(alert["actualSpend"]), Decimal("0.000008"))
+        self.assertEqual(alert["periodStart"][:10], month_period()["Start"])
+        # More spend in the same period: no second delivery.
+        self.runtime.converse(modelId=profile, messages=[{"role": "user", "content": [{"text": "and more"}]}])
+        time.sleep(1.0)
+        self.assertEqual(len(self.lines()), 1)
 
 
 if __name__ == "__main__":

@@ -340,7 +340,9 @@ Result<json::array> checked_subscribers(const json::value* value) {
 // The stored document: {"Budget": {...}, "Notifications": [{"Notification": {...}, "Subscribers": [...]}]}.
 json::object parse_document(const std::string& text) { return json::parse(text).as_object(); }
 
-json::array& notifications_of(json::object& document) { return document["Notifications"].as_array(); }
+// (at(), not operator[]: Boost.JSON's operator[] may rehash the object even for an existing key, which would
+// invalidate references into it, such as the budget's.)
+json::array& notifications_of(json::object& document) { return document.at("Notifications").as_array(); }
 
 // The entry of `notification` (its type, operator, threshold and threshold type) in the document.
 json::object* find_notification(json::object& document, const json::object& notification) {
@@ -736,6 +738,75 @@ Result<json::object> BudgetsApi::change_subscribers(
     if (!entry) return notification_not_found(*notification);
     return edit((*entry)["Subscribers"].as_array(), *subscriber);
   });
+}
+
+Result<std::vector<BudgetsApi::Alert>> BudgetsApi::take_alerts() {
+  auto all = store_.list_all();
+  TOLLGATE_TRY(all);
+  const TimePoint now = clock_.now();
+  std::vector<Alert> alerts;
+  for (const auto& stored : *all) {
+    json::object document = parse_document(stored.document);
+    const json::object& budget = document.at("Budget").as_object();
+    if (notifications_of(document).empty()) continue;
+    auto spend = calculated_spend(budget, stored.account_id);
+    TOLLGATE_TRY(spend);
+    const auto [start, end] = current_period(budget, now);
+    const double period_start = epoch_seconds(start);
+    std::vector<json::object> due;
+    for (const auto& entry : notifications_of(document)) {
+      const json::object& n = entry.at("Notification").as_object();
+      const json::value* fired = entry.as_object().if_contains("FiredPeriodStart");
+      if (!in_alarm(n, *spend) || (fired && fired->to_number<double>() == period_start)) continue;
+      due.push_back(n);
+    }
+    if (due.empty()) continue;
+    // Mark them fired first (in a transaction, against the document as it is now), then report them.
+    auto marked = store_.update(
+        stored.account_id, stored.name,
+        [&](const std::string& text) -> Result<std::string> {
+          json::object current = parse_document(text);
+          for (const auto& n : due) {
+            if (json::object* entry = find_notification(current, n)) (*entry)["FiredPeriodStart"] = period_start;
+          }
+          return json::serialize(current);
+        },
+        now);
+    if (!marked.ok()) {
+      if (marked.error().code() == ErrorCode::NotFound) continue;  // deleted meanwhile
+      return std::move(marked).error();
+    }
+    for (auto& n : due) {
+      Alert alert;
+      alert.account_id = stored.account_id;
+      alert.budget_name = stored.name;
+      const json::object* entry = find_notification(document, n);
+      alert.subscribers = entry ? entry->at("Subscribers").as_array() : json::array{};
+      alert.notification = std::move(n);
+      alert.notification["NotificationState"] = "ALARM";
+      alert.actual_spend = costs::format_usd(spend->actual_nano_usd);
+      if (spend->forecasted_nano_usd) alert.forecasted_spend = costs::format_usd(*spend->forecasted_nano_usd);
+      alert.budget_limit = costs::format_usd(spend->limit_nano_usd);
+      alert.period_start = start;
+      alert.period_end = end;
+      alerts.push_back(std::move(alert));
+    }
+  }
+  return alerts;
+}
+
+std::string BudgetsApi::alert_json(const Alert& alert, TimePoint now) {
+  json::object out{{"time", format_date_time(now)},
+                   {"accountId", alert.account_id},
+                   {"budgetName", alert.budget_name},
+                   {"notification", alert.notification},
+                   {"actualSpend", alert.actual_spend},
+                   {"budgetLimit", alert.budget_limit},
+                   {"periodStart", format_date_time(alert.period_start)},
+                   {"periodEnd", format_date_time(alert.period_end)},
+                   {"subscribers", alert.subscribers}};
+  if (!alert.forecasted_spend.empty()) out["forecastedSpend"] = alert.forecasted_spend;
+  return json::serialize(out);
 }
 
 Result<json::object> BudgetsApi::describe_budget_performance_history(const json::object& request,

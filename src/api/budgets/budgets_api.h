@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "api/gateway.h"
 #include "budgets/budget_store.h"
@@ -45,6 +46,20 @@ class BudgetsApi {
   Result<boost::json::object> delete_subscriber(const boost::json::object& request, const std::string& caller);
   Result<boost::json::object> describe_budget_performance_history(const boost::json::object& request,
                                                                   const std::string& caller);
+
+  // A notification whose threshold was crossed in the current period, for the first time in that period.
+  struct Alert {
+    std::string account_id, budget_name;
+    boost::json::object notification;  // with NotificationState
+    boost::json::array subscribers;
+    std::string actual_spend, forecasted_spend, budget_limit;  // USD decimal texts (forecast may be empty)
+    TimePoint period_start, period_end;
+  };
+  // Checks every budget's notifications against its spend now; each one in ALARM that has not fired in
+  // the current period is marked fired (in the budget's document) and returned, so it fires once per period.
+  Result<std::vector<Alert>> take_alerts();
+  // The alert as one line of JSON (doc/budgets.md, "Notifications delivered").
+  static std::string alert_json(const Alert& alert, TimePoint now);
 
   void register_operations(Gateway& gateway);
 
