@@ -131,6 +131,12 @@ TEST(Config, ReadsCostExplorerAndExports) {
   expect_error("exports:\n  directory: x\n  formats: [csv]\n", "unknown export format 'csv'");
   expect_error("exports:\n  directory: x\n  interval_minutes: 0\n", "interval_minutes");
   expect_error("cost_explorer:\n  page_size: 0\n", "page_size");
+  Config b = load_config(write_temp("budgets:\n  evaluate_ms: 250\n  notification_log: /tmp/n.log\n"));
+  EXPECT_EQ(b.budgets.evaluate_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(b.budgets.notification_log, "/tmp/n.log");
+  EXPECT_EQ(default_config().budgets.evaluate_interval, std::chrono::milliseconds(60'000));
+  expect_error("budgets:\n  evaluate_ms: 5\n", "evaluate_ms must be >= 100");
+  expect_error("budgets:\n  every: 5\n", "every");
 }
 
 }  // namespace
