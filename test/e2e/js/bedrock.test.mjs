@@ -5,11 +5,10 @@
 // Needs test/e2e/node_modules (scripts/install-deps.sh --with-test-tools); without
 // it the suite fails and says so.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
+import { REGION, isolateAwsEnvironment } from './aws_env.mjs';
 import { missingDependencies } from './deps.mjs';
 import { ACCESS_KEY, ACCOUNT_ID, E2E_CONFIG, SECRET_KEY, startGateway } from './gateway.mjs';
 
@@ -33,17 +32,8 @@ const {
   ConverseStreamCommand,
 } = await import('@aws-sdk/client-bedrock-runtime');
 
-// Nothing from the user's AWS configuration may reach the SDK (a profile, region,
-// endpoint override or AWS_BEARER_TOKEN_BEDROCK would change what it sends).
-const scratch = mkdtempSync(join(tmpdir(), 'tollgate-e2e-js-aws-'));
-for (const key of Object.keys(process.env)) if (key.startsWith('AWS_')) delete process.env[key];
-process.env.AWS_CONFIG_FILE = join(scratch, 'config');
-process.env.AWS_SHARED_CREDENTIALS_FILE = join(scratch, 'credentials');
-process.env.AWS_EC2_METADATA_DISABLED = 'true';
-writeFileSync(process.env.AWS_CONFIG_FILE, '');
-writeFileSync(process.env.AWS_SHARED_CREDENTIALS_FILE, '');
+const scratch = isolateAwsEnvironment();
 
-const REGION = 'us-east-1';
 const HAIKU = 'anthropic.claude-3-haiku-20240307-v1:0';
 const HAIKU_ARN = `arn:aws:bedrock:${REGION}::foundation-model/${HAIKU}`;
 const APP_ARN = new RegExp(`^arn:aws:bedrock:${REGION}:${ACCOUNT_ID}:application-inference-profile/([a-z0-9]{12})$`);

@@ -6,13 +6,12 @@
 //
 // Run: TOLLGATE_BINARY=build/tollgate node --test test/e2e/js/budgets.test.mjs
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
+import { REGION, clientConfig, isolateAwsEnvironment, nanoUsd, rejectsWith } from './aws_env.mjs';
 import { missingDependencies } from './deps.mjs';
-import { ACCESS_KEY, E2E_CONFIG, SECRET_KEY, startGateway } from './gateway.mjs';
+import { E2E_CONFIG, startGateway } from './gateway.mjs';
 
 const problem = missingDependencies();
 if (problem) throw new Error(problem);
@@ -30,48 +29,17 @@ const {
   DescribeNotificationsForBudgetCommand,
 } = await import('@aws-sdk/client-budgets');
 
-// Nothing from the user's AWS configuration may reach the SDK.
-const scratch = mkdtempSync(join(tmpdir(), 'tollgate-e2e-js-aws-'));
-for (const key of Object.keys(process.env)) if (key.startsWith('AWS_')) delete process.env[key];
-process.env.AWS_CONFIG_FILE = join(scratch, 'config');
-process.env.AWS_SHARED_CREDENTIALS_FILE = join(scratch, 'credentials');
-process.env.AWS_EC2_METADATA_DISABLED = 'true';
-writeFileSync(process.env.AWS_CONFIG_FILE, '');
-writeFileSync(process.env.AWS_SHARED_CREDENTIALS_FILE, '');
+const scratch = isolateAwsEnvironment();
 
-const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 const HAIKU_ARN = `arn:aws:bedrock:${REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0`;
 const COST_HEADER = 'x-tollgate-cost-usd';
-
-const clientConfig = (endpoint) => ({
-  region: REGION,
-  endpoint,
-  credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-  maxAttempts: 1,
-});
-
-/** "0.00000175" → exact integer nano-USD as a BigInt. */
-function nanoUsd(amount) {
-  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(amount);
-  assert.ok(m, `not a decimal amount with at most 9 decimals: ${JSON.stringify(amount)}`);
-  return BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
-}
 
 /** nano-USD → the shortest exact decimal text. */
 function usd(nano) {
   const whole = nano / 1_000_000_000n;
   const fraction = (nano % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
   return fraction ? `${whole}.${fraction}` : `${whole}`;
-}
-
-async function rejectsWith(promise, name) {
-  const error = await promise.then(
-    (value) => assert.fail(`expected ${name}, got a success: ${JSON.stringify(value)}`),
-    (e) => e,
-  );
-  assert.equal(error.name, name, `error.name (message: ${error.message})`);
-  return error;
 }
 
 const notification = (threshold) => ({

@@ -7,13 +7,12 @@
 // Needs test/e2e/node_modules (scripts/install-deps.sh --with-test-tools); without
 // it the suite fails and says so.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
+import { REGION, clientConfig, isolateAwsEnvironment, nanoUsd, rejectsWith } from './aws_env.mjs';
 import { missingDependencies } from './deps.mjs';
-import { ACCESS_KEY, E2E_CONFIG, SECRET_KEY, startGateway } from './gateway.mjs';
+import { E2E_CONFIG, startGateway } from './gateway.mjs';
 
 const problem = missingDependencies();
 if (problem) throw new Error(problem);
@@ -29,50 +28,14 @@ const {
   UpdateCostAllocationTagsStatusCommand,
 } = await import('@aws-sdk/client-cost-explorer');
 
-// Nothing from the user's AWS configuration may reach the SDK (a profile, region,
-// endpoint override or AWS_BEARER_TOKEN_BEDROCK would change what it sends).
-const scratch = mkdtempSync(join(tmpdir(), 'tollgate-e2e-js-aws-'));
-for (const key of Object.keys(process.env)) if (key.startsWith('AWS_')) delete process.env[key];
-process.env.AWS_CONFIG_FILE = join(scratch, 'config');
-process.env.AWS_SHARED_CREDENTIALS_FILE = join(scratch, 'credentials');
-process.env.AWS_EC2_METADATA_DISABLED = 'true';
-writeFileSync(process.env.AWS_CONFIG_FILE, '');
-writeFileSync(process.env.AWS_SHARED_CREDENTIALS_FILE, '');
+const scratch = isolateAwsEnvironment();
 
-const REGION = 'us-east-1';
 const HAIKU_ARN = `arn:aws:bedrock:${REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0`;
 const COST_HEADER = 'x-tollgate-cost-usd';
 const DAY_MS = 86_400_000;
 
-const clientConfig = (endpoint) => ({
-  region: REGION,
-  endpoint,
-  credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
-  maxAttempts: 1,
-});
-
 /** YYYY-MM-DD of a UTC day, `offsetDays` from `from`. */
 const utcDate = (offsetDays = 0, from = Date.now()) => new Date(from + offsetDays * DAY_MS).toISOString().slice(0, 10);
-
-/** "0.00000175" (or "1", "0.000008750", "-0.5") → exact integer nano-USD as a BigInt. */
-function nanoUsd(amount) {
-  assert.equal(typeof amount, 'string', `an amount is a decimal string, got ${JSON.stringify(amount)}`);
-  const m = /^(-?)(\d+)(?:\.(\d{1,9}))?$/.exec(amount);
-  assert.ok(m, `not a decimal amount with at most 9 decimals: ${JSON.stringify(amount)}`);
-  const nano = BigInt(m[2]) * 1_000_000_000n + BigInt((m[3] ?? '').padEnd(9, '0'));
-  return m[1] ? -nano : nano;
-}
-
-async function rejectsWith(promise, name, message) {
-  const error = await promise.then(
-    (value) => assert.fail(`expected ${name}, got a success: ${JSON.stringify(value)}`),
-    (e) => e,
-  );
-  assert.equal(error.name, name, `error.name (message: ${error.message})`);
-  assert.equal(error.$metadata?.httpStatusCode, 400, 'error.$metadata.httpStatusCode');
-  if (message !== undefined) assert.equal(error.message, message);
-  return error;
-}
 
 describe('Cost Explorer (AWS SDK for JavaScript v3) over usage made through tollgate', () => {
   let gateway;
