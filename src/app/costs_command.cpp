@@ -18,6 +18,7 @@
 #include "costs/cost_allocation_tags.h"
 #include "costs/export.h"
 #include "costs/money.h"
+#include "meter/price_book.h"
 #include "store/sqlite/sqlite_profile_store.h"
 
 namespace tollgate::app {
@@ -110,16 +111,11 @@ json::object cost_and_usage(Reader& reader, const Clock& clock, json::object req
   return merged;
 }
 
+// An answer's amount ("0.00003225") in nano-USD, exactly: the price book's parser of decimal USD texts.
 int64_t nano_of(const json::value& metrics, std::string_view metric) {
-  std::string amount(metrics.at(metric).at("Amount").as_string());
-  // Exact: the amounts are decimal strings with at most 9 digits after the point.
-  bool negative = !amount.empty() && amount.front() == '-';
-  if (negative) amount.erase(0, 1);
-  auto dot = amount.find('.');
-  std::string whole = amount.substr(0, dot), fraction = dot == std::string::npos ? "" : amount.substr(dot + 1);
-  fraction.resize(9, '0');
-  int64_t value = std::stoll(whole) * 1'000'000'000 + std::stoll(fraction);
-  return negative ? -value : value;
+  auto nano = meter::parse_usd_per_million(metrics.at(metric).at("Amount").as_string());
+  if (!nano.ok()) throw StartupError("unexpected amount in the answer: " + nano.error().message());
+  return *nano;
 }
 
 // A group key as a person reads it: "team$growth" -> "growth", "team$" -> "(untagged)".
