@@ -54,6 +54,22 @@ const std::vector<Tag>* FactSource::tags_of(const std::string& canonical, TimePo
   return tags_.emplace(std::move(key), std::make_unique<std::vector<Tag>>(std::move(active))).first->second.get();
 }
 
+void FactSource::record_facts(const ledger::UsageRecord& r, const std::function<void(const Fact&)>& visit) {
+  const TimePoint hour = std::chrono::floor<std::chrono::hours>(r.start_time);
+  const FactDims* dims = dims_of(r.account_id, r.profile_arn, r.model_id, r.billing_region, r.operation);
+  const std::vector<Tag>* tags = tags_of(ledger::canonical_tag_set(r.tags), r.start_time);
+  const std::array<std::tuple<ledger::TokenType, int64_t, int64_t>, 4> usage = {{
+      {ledger::TokenType::Input, r.tokens.input, r.costs.input_nano_usd},
+      {ledger::TokenType::Output, r.tokens.output, r.costs.output_nano_usd},
+      {ledger::TokenType::CacheRead, r.tokens.cache_read, r.costs.cache_read_nano_usd},
+      {ledger::TokenType::CacheWrite, r.tokens.cache_write, r.costs.cache_write_nano_usd},
+  }};
+  for (const auto& [type, tokens, cost] : usage) {
+    if (tokens <= 0 && cost <= 0) continue;  // the rollup rule (doc/ledger.md)
+    visit(Fact{hour, dims, tags, type, tokens, cost});
+  }
+}
+
 Result<std::vector<Fact>> FactSource::split_hour_facts(TimePoint hour, const std::optional<std::string>& account) {
   ledger::UsageQuery query;
   query.since = hour;
@@ -63,20 +79,7 @@ Result<std::vector<Fact>> FactSource::split_hour_facts(TimePoint hour, const std
   auto records = ledger_.query(query);
   if (!records.ok()) return std::move(records).error();
   std::vector<Fact> out;
-  for (const auto& r : *records) {
-    const FactDims* dims = dims_of(r.account_id, r.profile_arn, r.model_id, r.billing_region, r.operation);
-    const std::vector<Tag>* tags = tags_of(ledger::canonical_tag_set(r.tags), r.start_time);
-    const std::array<std::tuple<ledger::TokenType, int64_t, int64_t>, 4> usage = {{
-        {ledger::TokenType::Input, r.tokens.input, r.costs.input_nano_usd},
-        {ledger::TokenType::Output, r.tokens.output, r.costs.output_nano_usd},
-        {ledger::TokenType::CacheRead, r.tokens.cache_read, r.costs.cache_read_nano_usd},
-        {ledger::TokenType::CacheWrite, r.tokens.cache_write, r.costs.cache_write_nano_usd},
-    }};
-    for (const auto& [type, tokens, cost] : usage) {
-      if (tokens <= 0 && cost <= 0) continue;  // the rollup rule (doc/ledger.md)
-      out.push_back(Fact{hour, dims, tags, type, tokens, cost});
-    }
-  }
+  for (const auto& r : *records) record_facts(r, [&](const Fact& fact) { out.push_back(fact); });
   return out;
 }
 

@@ -74,6 +74,10 @@ class FactSource {
   Status scan(TimePoint since, TimePoint until, const std::optional<std::string>& account,
               const std::function<void(const Fact&)>& visit);
 
+  // Calls `visit` for each fact of one usage record (its hour is the record's start hour): what the record
+  // adds to a scan of its hour once committed.
+  void record_facts(const ledger::UsageRecord& record, const std::function<void(const Fact&)>& visit);
+
   const ActivationTimeline& timeline() const { return timeline_; }
 
  private:

@@ -11,6 +11,7 @@
 
 #include "api/ce/expression.h"
 #include "api/json_body.h"
+#include "budgets/budget_period.h"
 #include "core/base64.h"
 #include "core/time_format.h"
 #include "costs/cost_query.h"
@@ -265,25 +266,21 @@ Result<json::object> checked_budget(const json::value& value, TimePoint now) {
   return budget;
 }
 
-// The period of the budget that `now` falls in, [start, end), from TimeUnit and TimePeriod.
-std::pair<TimePoint, TimePoint> current_period(const json::object& budget, TimePoint now) {
+TimePoint epoch_time(const json::value& seconds) {
+  return TimePoint(std::chrono::seconds(static_cast<int64_t>(seconds.to_number<double>())));
+}
+
+// The stored budget's period rule (TimeUnit and TimePeriod were checked when it was stored).
+tollgate::budgets::PeriodRule period_rule(const json::object& budget) {
   const auto& period = budget.at("TimePeriod").as_object();
-  const TimePoint first = TimePoint(std::chrono::seconds(static_cast<int64_t>(period.at("Start").to_number<double>())));
-  const TimePoint last = TimePoint(std::chrono::seconds(static_cast<int64_t>(period.at("End").to_number<double>())));
-  const std::string unit(budget.at("TimeUnit").as_string());
-  if (unit == "CUSTOM") return {first, last};
-  const TimePoint at = std::max(now, first);
-  if (unit == "DAILY") {
-    TimePoint day = std::chrono::floor<days>(at);
-    return {day, day + days(1)};
-  }
-  TimePoint month = costs::month_start(at);
-  if (unit == "MONTHLY") return {month, costs::month_start(month, 1)};
-  std::chrono::year_month_day date{std::chrono::floor<days>(month)};
-  const int month_index = static_cast<int>(static_cast<unsigned>(date.month())) - 1;
-  const int back = unit == "QUARTERLY" ? month_index % 3 : month_index;
-  TimePoint start = costs::month_start(month, -back);
-  return {start, costs::month_start(start, unit == "QUARTERLY" ? 3 : 12)};
+  return {*tollgate::budgets::parse_time_unit(budget.at("TimeUnit").as_string()), epoch_time(period.at("Start")),
+          epoch_time(period.at("End"))};
+}
+
+// The period of the budget that `now` falls in, [start, end).
+std::pair<TimePoint, TimePoint> current_period(const json::object& budget, TimePoint now) {
+  auto period = tollgate::budgets::current_period(period_rule(budget), now);
+  return {period.start, period.end};
 }
 
 // ---- notifications ----
