@@ -16,6 +16,7 @@
 #include "auth/authenticator.h"
 #include "catalog/catalog.h"
 #include "budgets/budget_store.h"
+#include "budgets/enforcer.h"
 #include "costs/cost_allocation_tags.h"
 #include "http/server.h"
 #include "ledger/sqlite/sqlite_ledger.h"
@@ -89,15 +90,24 @@ int serve(const Config& config) {
                                       {config.cost_explorer_page_size, config.control_plane_body_bytes});
 
   auto budget_store = budgets::BudgetStore::open((data_dir / "billing.db").string());
+  budgets::Enforcer enforcer(ledger, catalog, *cost_allocation_tags, clock);
+  cost_allocation_tags->on_change([&] {
+    if (auto refreshed = enforcer.refresh_tags(); !refreshed.ok()) {
+      spdlog::error("blocking budgets could not re-read the cost-allocation tags: {}", refreshed.error().message());
+    }
+  });
   api::budgets::BudgetsApi budgets_api(*budget_store, ledger, *cost_allocation_tags, catalog, clock,
-                                       config.control_plane_body_bytes);
+                                       config.control_plane_body_bytes, &enforcer);
+  if (auto installed = budgets_api.install_blocking_budgets(); !installed.ok()) {
+    throw StartupError("cannot count the spend of the blocking budgets: " + installed.error().message());
+  }
 
   api::Gateway gateway(authenticator);
   api::bedrock::register_control_plane(gateway, profile_service, catalog, config.control_plane_body_bytes);
   cost_explorer.register_operations(gateway);
   budgets_api.register_operations(gateway);
   api::runtime::register_runtime(
-      gateway, {profile_service, providers.registry(), prices, ledger, clock, config.runtime_body_bytes});
+      gateway, {profile_service, providers.registry(), prices, ledger, clock, config.runtime_body_bytes, &enforcer});
 
   http::ServerOptions options;
   options.address = config.listen_address;

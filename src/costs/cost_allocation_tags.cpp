@@ -148,6 +148,33 @@ Result<std::vector<CostAllocationTag>> CostAllocationTags::keys() {
 
 Result<std::vector<StatusUpdateError>> CostAllocationTags::update(const std::vector<StatusUpdate>& updates,
                                                                   TimePoint now) {
+  auto result = apply_update(updates, now);
+  if (result.ok()) notify_change();
+  return result;
+}
+
+Result<BackfillRequest> CostAllocationTags::start_backfill(TimePoint from, TimePoint now) {
+  auto result = apply_backfill(from, now);
+  if (result.ok()) notify_change();
+  return result;
+}
+
+void CostAllocationTags::on_change(std::function<void()> listener) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.push_back(std::move(listener));
+}
+
+void CostAllocationTags::notify_change() {
+  std::vector<std::function<void()>> listeners;
+  {
+    std::lock_guard lock(listeners_mu_);
+    listeners = listeners_;
+  }
+  for (const auto& listener : listeners) listener();
+}
+
+Result<std::vector<StatusUpdateError>> CostAllocationTags::apply_update(const std::vector<StatusUpdate>& updates,
+                                                                        TimePoint now) {
   if (updates.empty() || updates.size() > 20) {
     return Error(ErrorCode::Validation, "CostAllocationTagsStatus must hold 1 to 20 entries; it holds " +
                                             std::to_string(updates.size()) + ".");
@@ -197,7 +224,7 @@ Result<std::vector<StatusUpdateError>> CostAllocationTags::update(const std::vec
   return errors;
 }
 
-Result<BackfillRequest> CostAllocationTags::start_backfill(TimePoint from, TimePoint now) {
+Result<BackfillRequest> CostAllocationTags::apply_backfill(TimePoint from, TimePoint now) {
   if (month_start(from) != from) {
     return Error(ErrorCode::Validation,
                  "BackfillFrom must be 00:00:00 UTC on the first day of a month, e.g. 2026-06-01T00:00:00Z.");

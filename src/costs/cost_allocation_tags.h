@@ -12,8 +12,10 @@
 // its connection's lock.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -104,10 +106,19 @@ class CostAllocationTags {
   // Newest first.
   Result<std::vector<BackfillRequest>> backfills();
   Result<ActivationTimeline> timeline();
+  // Calls `listener` after each successful update() or start_backfill() (on that caller's thread, with no
+  // lock of this object held): what depends on the timeline re-reads it.
+  void on_change(std::function<void()> listener);
 
  private:
   explicit CostAllocationTags(std::unique_ptr<store::sqlite::Database> db);
+  Result<std::vector<StatusUpdateError>> apply_update(const std::vector<StatusUpdate>& updates, TimePoint now);
+  Result<BackfillRequest> apply_backfill(TimePoint from, TimePoint now);
+  void notify_change();
+
   std::unique_ptr<store::sqlite::Database> db_;  // null: read-only and no file yet
+  std::mutex listeners_mu_;
+  std::vector<std::function<void()>> listeners_;
 };
 
 // The first instant of the UTC month of `t`, and of the month `months` later (negative: earlier).

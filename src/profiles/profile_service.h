@@ -78,6 +78,7 @@ struct InvocationTarget {
 class ProfileService {
  public:
   ProfileService(const catalog::Catalog& catalog, store::ProfileStore& store, const Clock& clock);
+  const catalog::Catalog& catalog() const { return catalog_; }
 
   // Called with the tags of each successful create and TagResource (e.g. to record their keys as
   // cost-allocation tags). Set before serving; it must not throw.

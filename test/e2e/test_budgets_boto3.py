@@ -311,5 +311,137 @@ class Notifications(unittest.TestCase):
         self.assertEqual(len(self.lines()), 1)
 
 
+ENFORCE_BLOCK = [{"Key": "tollgate:enforcement", "Value": "block"}]
+
+
+class BlockingBudgets(unittest.TestCase):
+    """Budgets tagged tollgate:enforcement refuse the requests that could cross their limit."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.gateway = Gateway(config="io_threads: 4\n").start()
+        cls.connect()
+
+    @classmethod
+    def connect(cls):
+        cls.bedrock = client("bedrock", cls.gateway.endpoint)
+        cls.budgets = client("budgets", cls.gateway.endpoint)
+        # One connection per worker thread: boto3 clients share a pool of 10 connections by default.
+        cls.runtime = boto3.session.Session().client(
+            "bedrock-runtime", endpoint_url=cls.gateway.endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=64))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gateway.stop_and_close()
+
+    def profile(self, name: str) -> str:
+        return self.bedrock.create_inference_profile(
+            inferenceProfileName=name, modelSource={"copyFrom": HAIKU_ARN})["inferenceProfileArn"]
+
+    def blocking_budget(self, name: str, profile: str, amount: str, tags=ENFORCE_BLOCK) -> None:
+        self.budgets.create_budget(
+            AccountId=ACCOUNT_ID,
+            Budget={"BudgetName": name, "BudgetLimit": {"Amount": amount, "Unit": "USD"}, "TimeUnit": "MONTHLY",
+                    "BudgetType": "COST", "CostFilters": {"ResourceId": [profile]}},
+            ResourceTags=tags)
+
+    def converse(self, profile: str, text: str = "what does this cost?", max_tokens: int = 40):
+        """(cost in USD, None) for an answered call, (None, error code and message) for a refused one."""
+        try:
+            response = self.runtime.converse(modelId=profile, messages=[{"role": "user", "content": [{"text": text}]}],
+                                             inferenceConfig={"maxTokens": max_tokens})
+            return Decimal(response["ResponseMetadata"]["HTTPHeaders"]["x-tollgate-cost-usd"]), None
+        except ClientError as e:
+            return None, (e.response["Error"]["Code"], e.response["Error"]["Message"])
+
+    def actual_spend(self, name: str) -> Decimal:
+        budget = self.budgets.describe_budget(AccountId=ACCOUNT_ID, BudgetName=name)["Budget"]
+        return Decimal(budget["CalculatedSpend"]["ActualSpend"]["Amount"])
+
+    def test_hundreds_of_parallel_requests_never_overspend(self):
+        from concurrent.futures import ThreadPoolExecutor
+        profile = self.profile("capped-bot")
+        limit = Decimal("0.005")  # about a third of the 300 calls below, at their worst case
+        self.blocking_budget("capped", profile, str(limit))
+        with ThreadPoolExecutor(max_workers=48) as pool:
+            outcomes = list(pool.map(lambda i: self.converse(profile, f"question {i}: what does this cost?"),
+                                     range(300)))
+        answered = [cost for cost, error in outcomes if error is None]
+        refused = [error for cost, error in outcomes if error is not None]
+        self.assertGreater(len(answered), 50)
+        self.assertGreater(len(refused), 50)
+        self.assertEqual({code for code, _ in refused} - {"AccessDeniedException", "ThrottlingException"}, set(),
+                         "every admitted request succeeds; the others are refused by the budget")
+        spent = self.actual_spend("capped")
+        self.assertEqual(spent, sum(answered), "the budget's actual spend is the answered calls' cost")
+        self.assertLessEqual(spent, limit)
+        # Now that nothing is in flight, a call that could cross the limit is blocked, naming the budget.
+        code, message = self.converse(profile, max_tokens=4096)[1]
+        self.assertEqual(code, "AccessDeniedException")
+        self.assertIn("Budget 'capped' blocks this request", message)
+        self.assertIn("its limit is 0.005 USD per MONTHLY period", message)
+        self.assertIn("The period resets at " + month_period()["End"] + "T00:00:00Z", message)
+        self.assertEqual(self.actual_spend("capped"), spent, "a refused call costs nothing")
+
+    def test_the_budget_blocks_until_it_changes(self):
+        profile = self.profile("changing-bot")
+        other = self.profile("unbudgeted-bot")
+        self.blocking_budget("tiny", profile, "0.00001")
+        code, message = self.converse(profile)[1]
+        self.assertEqual(code, "AccessDeniedException", message)
+        self.assertIsNone(self.converse(other)[1], "usage outside the budget's filter is not blocked")
+        arn = f"arn:aws:budgets::{ACCOUNT_ID}:budget/tiny"
+        self.assertEqual(self.budgets.list_tags_for_resource(ResourceARN=arn)["ResourceTags"], ENFORCE_BLOCK)
+
+        # Throttle mode answers ThrottlingException instead.
+        self.budgets.tag_resource(ResourceARN=arn, ResourceTags=[{"Key": "tollgate:enforcement", "Value": "throttle"}])
+        self.assertEqual(self.converse(profile)[1][0], "ThrottlingException")
+        # A higher limit admits the call at once.
+        self.budgets.update_budget(AccountId=ACCOUNT_ID, NewBudget={
+            "BudgetName": "tiny", "BudgetLimit": {"Amount": "1", "Unit": "USD"}, "TimeUnit": "MONTHLY",
+            "BudgetType": "COST", "CostFilters": {"ResourceId": [profile]}})
+        cost, error = self.converse(profile)
+        self.assertIsNone(error)
+        self.assertEqual(self.actual_spend("tiny"), cost)
+        # Back to a tiny limit, then untagged: the budget only alerts, and nothing is refused.
+        self.budgets.update_budget(AccountId=ACCOUNT_ID, NewBudget={
+            "BudgetName": "tiny", "BudgetLimit": {"Amount": "0.00001", "Unit": "USD"}, "TimeUnit": "MONTHLY",
+            "BudgetType": "COST", "CostFilters": {"ResourceId": [profile]}})
+        self.assertEqual(self.converse(profile)[1][0], "ThrottlingException")
+        self.budgets.untag_resource(ResourceARN=arn, ResourceTagKeys=["tollgate:enforcement"])
+        self.assertIsNone(self.converse(profile)[1])
+        self.assertEqual(self.budgets.list_tags_for_resource(ResourceARN=arn)["ResourceTags"], [])
+
+    def test_a_blocking_budget_survives_a_restart(self):
+        profile = self.profile("restarted-bot")
+        self.blocking_budget("restart", profile, "0.0001")
+        spent = Decimal(0)
+        while (outcome := self.converse(profile, max_tokens=20))[1] is None:
+            spent += outcome[0]
+        self.gateway.stop()
+        self.gateway.start()
+        self.connect()
+        self.assertEqual(self.converse(profile, max_tokens=20)[1][0], "AccessDeniedException",
+                         "the spend is counted again from the ledger at start-up")
+        self.assertEqual(self.actual_spend("restart"), spent)
+
+    def test_bad_enforcement_settings_are_refused_and_change_nothing(self):
+        profile = self.profile("misconfigured-bot")
+        with self.assertRaises(ClientError) as caught:
+            self.blocking_budget("bad", profile, "0.00001", [{"Key": "tollgate:enforcement", "Value": "stop"}])
+        self.assertEqual(caught.exception.response["Error"]["Code"], "InvalidParameterException")
+        self.assertIn("block", caught.exception.response["Error"]["Message"])
+        self.assertIsNone(self.converse(profile)[1])
+        with self.assertRaises(ClientError) as caught:
+            self.budgets.tag_resource(ResourceARN=f"arn:aws:budgets::{ACCOUNT_ID}:budget/missing",
+                                      ResourceTags=ENFORCE_BLOCK)
+        self.assertEqual(caught.exception.response["Error"]["Code"], "NotFoundException")
+        with self.assertRaises(ClientError) as caught:
+            self.budgets.list_tags_for_resource(ResourceARN="arn:aws:bedrock:us-east-1::foundation-model/x")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "InvalidParameterException")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -28,6 +28,7 @@ using tollgate::budgets::StoredBudget;
 
 constexpr size_t kMaxNotifications = 10;
 constexpr size_t kMaxSubscribers = 11;
+constexpr size_t kMaxResourceTags = 200;
 constexpr double kMaxThreshold = 15'000'000'000'000.0;  // the model's bound
 // AWS's default end of a budget without one: 2087-06-15T00:00:00Z.
 constexpr int64_t kDefaultEndSeconds = 3'706'473'600;
@@ -397,6 +398,61 @@ Result<size_t> max_results(const json::object& request, size_t fallback) {
   return static_cast<size_t>(**value);
 }
 
+
+// ResourceTags: at most 200 {Key, Value}, keys 1–128 characters without the reserved aws: prefix, values
+// at most 256; tollgate:enforcement, if present, is block or throttle.
+Result<json::array> checked_resource_tags(const json::value& value) {
+  if (!value.is_array() || value.as_array().size() > kMaxResourceTags) {
+    return invalid("ResourceTags must be a list of at most 200 {Key, Value} tags.");
+  }
+  for (const auto& tag : value.as_array()) {
+    const json::object* t = tag.if_object();
+    const json::value* key = t ? t->if_contains("Key") : nullptr;
+    const json::value* v = t ? t->if_contains("Value") : nullptr;
+    if (!key || !key->is_string() || !v || !v->is_string()) return invalid("Each resource tag needs a Key and a Value.");
+    const std::string_view k = key->get_string();
+    if (k.empty() || k.size() > 128) return invalid("A resource tag key has 1 to 128 characters.");
+    if (k.starts_with("aws:")) return invalid("Resource tag keys starting with aws: are reserved for AWS.");
+    if (v->get_string().size() > 256) return invalid("A resource tag value has at most 256 characters.");
+    if (k == tollgate::budgets::kEnforcementTag && !tollgate::budgets::parse_enforcement(v->get_string())) {
+      return invalid("The tag " + std::string(tollgate::budgets::kEnforcementTag) +
+                     " is block (refuse requests that would cross the limit with AccessDeniedException) or "
+                     "throttle (refuse them with ThrottlingException); '" + std::string(v->get_string()) +
+                     "' is neither.");
+    }
+  }
+  return value.as_array();
+}
+
+const json::array& resource_tags_of(const json::object& document) {
+  static const json::array kNone;
+  const json::value* tags = document.if_contains("ResourceTags");
+  return tags && tags->is_array() ? tags->get_array() : kNone;
+}
+
+// arn:aws:budgets::ACCOUNT:budget/NAME → (ACCOUNT, NAME), the caller's account only.
+Result<std::pair<std::string, std::string>> budget_of_arn(const json::object& request, const std::string& caller) {
+  auto arn = required_text(request, "ResourceARN");
+  TOLLGATE_TRY(arn);
+  constexpr std::string_view kPrefix = "arn:aws:budgets::";
+  const std::string_view text = *arn;
+  const size_t colon = text.find(':', kPrefix.size());
+  if (!text.starts_with(kPrefix) || colon == std::string_view::npos ||
+      text.substr(colon + 1, 7) != "budget/" || text.size() == colon + 8) {
+    return invalid("ResourceARN '" + *arn + "' is not a budget's ARN: arn:aws:budgets::<account>:budget/<name>.");
+  }
+  std::string account(text.substr(kPrefix.size(), colon - kPrefix.size()));
+  std::string name(text.substr(colon + 8));
+  if (name.find('/') != std::string::npos) {
+    return invalid("tollgate has no budget actions; ResourceARN must name a budget: " + *arn + ".");
+  }
+  if (account != caller) {
+    return Error(ErrorCode::AccessDenied, "The caller's credentials are of account " + caller +
+                                              "; they cannot tag the budgets of account " + account + ".");
+  }
+  return std::pair{std::move(account), std::move(name)};
+}
+
 }  // namespace
 
 struct BudgetsApi::Spend {
@@ -418,8 +474,15 @@ bool BudgetsApi::in_alarm(const json::object& n, const Spend& spend) {
 }
 
 BudgetsApi::BudgetsApi(tollgate::budgets::BudgetStore& store, ledger::Ledger& ledger, costs::CostAllocationTags& tags,
-                       const catalog::Catalog& catalog, const Clock& clock, size_t body_limit)
-    : store_(store), ledger_(ledger), tags_(tags), catalog_(catalog), clock_(clock), body_limit_(body_limit) {}
+                       const catalog::Catalog& catalog, const Clock& clock, size_t body_limit,
+                       tollgate::budgets::Enforcer* enforcer)
+    : store_(store),
+      ledger_(ledger),
+      tags_(tags),
+      catalog_(catalog),
+      clock_(clock),
+      body_limit_(body_limit),
+      enforcer_(enforcer) {}
 
 Result<BudgetsApi::Spend> BudgetsApi::calculated_spend(const json::object& budget, const std::string& account) {
   const TimePoint now = clock_.now();
@@ -520,9 +583,14 @@ Result<json::object> BudgetsApi::create_budget(const json::object& request, cons
     }
   }
   json::object document{{"Budget", *budget}, {"Notifications", std::move(notifications)}};
-  if (const json::value* tags = member(request, "ResourceTags")) document["ResourceTags"] = *tags;
+  if (const json::value* tags = member(request, "ResourceTags")) {
+    auto checked = checked_resource_tags(*tags);
+    TOLLGATE_TRY(checked);
+    document["ResourceTags"] = std::move(checked).value();
+  }
   StoredBudget stored{*account, std::string(budget->at("BudgetName").as_string()), json::serialize(document), now, now};
   TOLLGATE_TRY(store_.insert(stored));
+  TOLLGATE_TRY(sync_enforcement(stored.account_id, stored.name));
   return json::object{};
 }
 
@@ -593,19 +661,23 @@ Result<json::object> BudgetsApi::update_budget(const json::object& request, cons
   if (!given) return invalid("The request needs NewBudget.");
   auto budget = checked_budget(*given, clock_.now());
   TOLLGATE_TRY(budget);
-  return change(*account, std::string(budget->at("BudgetName").as_string()), [&](json::object& document) -> Status {
-    json::object& old = document["Budget"].as_object();
+  const std::string name(budget->at("BudgetName").as_string());
+  TOLLGATE_TRY(change(*account, name, [&](json::object& document) -> Status {
+    json::object& old = document.at("Budget").as_object();
     // A NewBudget without a TimePeriod keeps the budget's own.
     if (!member(given->as_object(), "TimePeriod")) (*budget)["TimePeriod"] = old.at("TimePeriod");
     old = *budget;
     return {};
-  });
+  }));
+  TOLLGATE_TRY(sync_enforcement(*account, name));
+  return json::object{};
 }
 
 Result<json::object> BudgetsApi::delete_budget(const json::object& request, const std::string& caller) {
   auto key = budget_key(request, caller);
   TOLLGATE_TRY(key);
   TOLLGATE_TRY(store_.remove(key->first, key->second));
+  if (enforcer_) enforcer_->remove(key->first, key->second);
   return json::object{};
 }
 
@@ -889,6 +961,115 @@ Result<json::object> BudgetsApi::describe_budget_performance_history(const json:
   return response;
 }
 
+Result<json::object> BudgetsApi::tag_resource(const json::object& request, const std::string& caller) {
+  auto key = budget_of_arn(request, caller);
+  TOLLGATE_TRY(key);
+  const json::value* given = member(request, "ResourceTags");
+  if (!given) return invalid("The request needs ResourceTags.");
+  auto tags = checked_resource_tags(*given);
+  TOLLGATE_TRY(tags);
+  TOLLGATE_TRY(change(key->first, key->second, [&](json::object& document) -> Status {
+    json::array merged = resource_tags_of(document);
+    for (const auto& tag : *tags) {
+      auto same_key = [&](const json::value& t) { return t.at("Key") == tag.at("Key"); };
+      auto existing = std::find_if(merged.begin(), merged.end(), same_key);
+      if (existing != merged.end()) {
+        *existing = tag;
+      } else {
+        merged.push_back(tag);
+      }
+    }
+    if (merged.size() > kMaxResourceTags) {
+      return Error(ErrorCode::ServiceQuotaExceeded, "A budget has at most 200 resource tags.");
+    }
+    document["ResourceTags"] = std::move(merged);
+    return {};
+  }));
+  TOLLGATE_TRY(sync_enforcement(key->first, key->second));
+  return json::object{};
+}
+
+Result<json::object> BudgetsApi::untag_resource(const json::object& request, const std::string& caller) {
+  auto key = budget_of_arn(request, caller);
+  TOLLGATE_TRY(key);
+  const json::value* keys = member(request, "ResourceTagKeys");
+  if (!keys || !keys->is_array() || keys->as_array().size() > kMaxResourceTags ||
+      !std::all_of(keys->as_array().begin(), keys->as_array().end(), [](const json::value& k) { return k.is_string(); })) {
+    return invalid("ResourceTagKeys must be a list of at most 200 tag keys.");
+  }
+  TOLLGATE_TRY(change(key->first, key->second, [&](json::object& document) -> Status {
+    json::array kept;
+    for (const auto& tag : resource_tags_of(document)) {
+      const auto& removed = keys->as_array();
+      if (std::find(removed.begin(), removed.end(), tag.at("Key")) == removed.end()) kept.push_back(tag);
+    }
+    document["ResourceTags"] = std::move(kept);
+    return {};
+  }));
+  TOLLGATE_TRY(sync_enforcement(key->first, key->second));
+  return json::object{};
+}
+
+Result<json::object> BudgetsApi::list_tags_for_resource(const json::object& request, const std::string& caller) {
+  auto key = budget_of_arn(request, caller);
+  TOLLGATE_TRY(key);
+  auto document = load(key->first, key->second);
+  TOLLGATE_TRY(document);
+  return json::object{{"ResourceTags", resource_tags_of(*document)}};
+}
+
+Result<std::optional<tollgate::budgets::BlockingBudget>> BudgetsApi::blocking_budget(const StoredBudget& stored) {
+  const json::object document = parse_document(stored.document);
+  std::optional<tollgate::budgets::Enforcement> mode;
+  for (const auto& tag : resource_tags_of(document)) {
+    if (tag.at("Key").as_string() == tollgate::budgets::kEnforcementTag) {
+      mode = tollgate::budgets::parse_enforcement(tag.at("Value").as_string());
+    }
+  }
+  if (!mode) return std::optional<tollgate::budgets::BlockingBudget>();
+  const json::object& budget = document.at("Budget").as_object();
+  auto filter = budget_filter(budget);
+  TOLLGATE_TRY(filter);
+  tollgate::budgets::BlockingBudget blocking;
+  blocking.account_id = stored.account_id;
+  blocking.name = stored.name;
+  blocking.mode = *mode;
+  blocking.limit_nano_usd = *spend_amount(budget.at("BudgetLimit").as_object(), "BudgetLimit");
+  blocking.time_unit = budget.at("TimeUnit").as_string();
+  blocking.period = period_rule(budget);
+  blocking.filter = std::move(filter).value();
+  return std::optional(std::move(blocking));
+}
+
+Status BudgetsApi::sync_enforcement(const std::string& account, const std::string& name) {
+  if (!enforcer_) return {};
+  auto stored = store_.find(account, name);
+  TOLLGATE_TRY(stored);
+  if (!stored->has_value()) {
+    enforcer_->remove(account, name);
+    return {};
+  }
+  auto blocking = blocking_budget(**stored);
+  TOLLGATE_TRY(blocking);
+  if (!blocking->has_value()) {
+    enforcer_->remove(account, name);
+    return {};
+  }
+  return enforcer_->install(std::move(**blocking));
+}
+
+Status BudgetsApi::install_blocking_budgets() {
+  if (!enforcer_) return {};
+  auto all = store_.list_all();
+  TOLLGATE_TRY(all);
+  for (const auto& stored : *all) {
+    auto blocking = blocking_budget(stored);
+    TOLLGATE_TRY(blocking);
+    if (blocking->has_value()) TOLLGATE_TRY(enforcer_->install(std::move(**blocking)));
+  }
+  return {};
+}
+
 void BudgetsApi::register_operations(Gateway& gateway) {
   const std::pair<std::string_view, Handler> operations[] = {
       {"CreateBudget", &BudgetsApi::create_budget},
@@ -904,6 +1085,9 @@ void BudgetsApi::register_operations(Gateway& gateway) {
       {"DescribeSubscribersForNotification", &BudgetsApi::describe_subscribers_for_notification},
       {"DeleteSubscriber", &BudgetsApi::delete_subscriber},
       {"DescribeBudgetPerformanceHistory", &BudgetsApi::describe_budget_performance_history},
+      {"TagResource", &BudgetsApi::tag_resource},
+      {"UntagResource", &BudgetsApi::untag_resource},
+      {"ListTagsForResource", &BudgetsApi::list_tags_for_resource},
   };
   for (const auto& [name, method] : operations) {
     gateway.add_json("AWSBudgetServiceGateway." + std::string(name),

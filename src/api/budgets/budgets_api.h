@@ -16,6 +16,7 @@
 
 #include "api/gateway.h"
 #include "budgets/budget_store.h"
+#include "budgets/enforcer.h"
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "costs/cost_allocation_tags.h"
@@ -25,8 +26,13 @@ namespace tollgate::api::budgets {
 
 class BudgetsApi {
  public:
+  // With an enforcer, budgets tagged tollgate:enforcement are kept installed in it as they change.
   BudgetsApi(tollgate::budgets::BudgetStore& store, ledger::Ledger& ledger, costs::CostAllocationTags& tags,
-             const catalog::Catalog& catalog, const Clock& clock, size_t body_limit);
+             const catalog::Catalog& catalog, const Clock& clock, size_t body_limit,
+             tollgate::budgets::Enforcer* enforcer = nullptr);
+
+  // Installs every stored blocking budget in the enforcer (at start-up).
+  Status install_blocking_budgets();
 
   // Each takes the request's JSON and the caller's account, and answers the response's JSON.
   using Handler = Result<boost::json::object> (BudgetsApi::*)(const boost::json::object&, const std::string&);
@@ -46,6 +52,9 @@ class BudgetsApi {
   Result<boost::json::object> delete_subscriber(const boost::json::object& request, const std::string& caller);
   Result<boost::json::object> describe_budget_performance_history(const boost::json::object& request,
                                                                   const std::string& caller);
+  Result<boost::json::object> tag_resource(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> untag_resource(const boost::json::object& request, const std::string& caller);
+  Result<boost::json::object> list_tags_for_resource(const boost::json::object& request, const std::string& caller);
 
   // A notification whose threshold was crossed in the current period, for the first time in that period.
   struct Alert {
@@ -78,12 +87,19 @@ class BudgetsApi {
       const boost::json::object& request, const std::string& caller,
       const std::function<Status(boost::json::array& subscribers, const boost::json::object& subscriber)>& edit);
 
+  // The budget as the enforcer needs it, when its tollgate:enforcement tag makes it blocking.
+  Result<std::optional<tollgate::budgets::BlockingBudget>> blocking_budget(
+      const tollgate::budgets::StoredBudget& stored);
+  // Installs the budget in the enforcer, or removes it, as its stored document now says.
+  Status sync_enforcement(const std::string& account, const std::string& name);
+
   tollgate::budgets::BudgetStore& store_;
   ledger::Ledger& ledger_;
   costs::CostAllocationTags& tags_;
   const catalog::Catalog& catalog_;
   const Clock& clock_;
   size_t body_limit_;
+  tollgate::budgets::Enforcer* enforcer_;
 };
 
 }  // namespace tollgate::api::budgets

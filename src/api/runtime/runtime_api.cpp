@@ -1,10 +1,12 @@
 #include "api/runtime/runtime_api.h"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <optional>
 
+#include "api/runtime/worst_case.h"
 #include "eventstream/eventstream.h"
 #include "io/async.h"
 
@@ -60,15 +62,20 @@ class Runtime {
     provider::Provider* provider = nullptr;
     provider::Invocation invocation;
     TimePoint started;
+    tollgate::budgets::Admission admission;
   };
 
   Result<Prepared> prepare(InvokeOp op, const Call& call) const;
-  Task<Status> answer_whole(const Prepared& p, const Call& call, http::ResponseWriter& writer);
-  Task<Status> answer_stream(const Prepared& p, const Call& call, http::ResponseWriter& writer);
-  Task<Status> record_failure(const Prepared& p, const Call& call, const Error& error);
+  // Admits the request against the blocking budgets, with its worst case when one of them is in force.
+  Task<Status> admit(Prepared& p, const Call& call);
+  Task<ledger::TokenCounts> worst_case_tokens(const Prepared& p);
+  Task<Status> answer_whole(Prepared& p, const Call& call, http::ResponseWriter& writer);
+  Task<Status> answer_stream(Prepared& p, const Call& call, http::ResponseWriter& writer);
+  Task<Status> record_failure(Prepared& p, const Call& call, const Error& error);
   ledger::UsageRecord record_for(const Prepared& p, const Call& call, const ledger::TokenCounts& tokens,
                                  ledger::UsageStatus status) const;
-  Task<Status> commit(ledger::UsageRecord record);
+  // Commits the record, then settles the request's admission with it.
+  Task<Status> commit(Prepared& p, ledger::UsageRecord record);
   std::vector<http::Header> provider_headers(const Prepared& p) const;
   static std::vector<http::Header> cost_headers(const ledger::UsageRecord& record);
 
@@ -131,7 +138,7 @@ Result<Runtime::Prepared> Runtime::prepare(InvokeOp op, const Call& call) const 
   profiles::Caller caller{call.auth.principal.account_id, call.auth.region};
   auto target = deps_.profiles.resolve_invocation(caller, call.label);
   TOLLGATE_TRY(target);
-  Prepared p{op, std::move(*target), nullptr, {}, deps_.clock.now()};
+  Prepared p{op, std::move(*target), nullptr, {}, deps_.clock.now(), {}};
   const std::string& region = p.target.regions.front();
   p.provider = deps_.providers.find(p.target.model_id, region);
   if (!p.provider) {
@@ -174,11 +181,45 @@ ledger::UsageRecord Runtime::record_for(const Prepared& p, const Call& call, con
   return r;
 }
 
-Task<Status> Runtime::commit(ledger::UsageRecord record) {
+Task<ledger::TokenCounts> Runtime::worst_case_tokens(const Prepared& p) {
+  ledger::TokenCounts worst;
+  worst.output = max_output_tokens(requested_max_tokens(p.invocation.body), p.target.model_id,
+                                   deps_.profiles.catalog());
+  provider::Invocation count = p.invocation;
+  count.operation = InvokeOp::CountTokens;
+  count.body = count_tokens_body(p.invocation);
+  count.content_type = count.accept = "application/json";
+  Result<provider::Reply> counted = co_await p.provider->invoke(count);
+  worst.input = input_bound_of(p.invocation.body);
+  if (counted.ok()) {
+    boost::system::error_code ec;
+    json::value answer = json::parse(counted->body, ec);
+    const json::value* tokens = !ec && answer.is_object() ? answer.get_object().if_contains("inputTokens") : nullptr;
+    if (tokens && tokens->is_int64() && tokens->get_int64() >= 0) worst.input = tokens->get_int64();
+  }
+  co_return worst;
+}
+
+Task<Status> Runtime::admit(Prepared& p, const Call& call) {
+  if (!deps_.enforcer || p.operation == InvokeOp::CountTokens) co_return Status{};
+  ledger::UsageRecord request = record_for(p, call, {}, ledger::UsageStatus::Success);
+  if (deps_.enforcer->watches(request.account_id)) {
+    request.tokens = co_await worst_case_tokens(p);
+    request.costs = worst_case_costs(
+        deps_.prices.find(request.model_id, request.billing_region, p.target.geography), request.tokens);
+  }
+  Result<tollgate::budgets::Admission> admitted = deps_.enforcer->admit(std::move(request));
+  if (!admitted.ok()) co_return std::move(admitted).error();
+  p.started = admitted->admitted_at();
+  p.admission = std::move(admitted).value();
+  co_return Status{};
+}
+
+Task<Status> Runtime::commit(Prepared& p, ledger::UsageRecord record) {
   // Named, not a temporary in the co_await expression (GCC 12 destroys those twice).
   auto shared = std::make_shared<ledger::UsageRecord>(std::move(record));
   std::function<void(StatusCallback)> append = [&ledger = deps_.ledger, shared](StatusCallback done) {
-    ledger.append(std::move(*shared), std::move(done));
+    ledger.append(*shared, std::move(done));
   };
   Status committed = co_await await_callback(std::move(append));
   if (!committed.ok()) {
@@ -186,13 +227,14 @@ Task<Status> Runtime::commit(ledger::UsageRecord record) {
                                                "withheld; retry the request.",
                     committed.error().detail().empty() ? committed.error().message() : committed.error().detail());
   }
+  p.admission.settle(*shared);
   co_return Status{};
 }
 
-Task<Status> Runtime::record_failure(const Prepared& p, const Call& call, const Error& error) {
+Task<Status> Runtime::record_failure(Prepared& p, const Call& call, const Error& error) {
   if (reached_model(error)) {
     ledger::UsageRecord record = record_for(p, call, {}, ledger::UsageStatus::ModelError);
-    Status committed = co_await commit(std::move(record));
+    Status committed = co_await commit(p, std::move(record));
     if (!committed.ok()) co_return committed;
   }
   co_return error;
@@ -213,7 +255,7 @@ std::vector<http::Header> Runtime::cost_headers(const ledger::UsageRecord& recor
   return headers;
 }
 
-Task<Status> Runtime::answer_whole(const Prepared& p, const Call& call, http::ResponseWriter& writer) {
+Task<Status> Runtime::answer_whole(Prepared& p, const Call& call, http::ResponseWriter& writer) {
   Result<provider::Reply> reply = co_await p.provider->invoke(p.invocation);
   if (!reply.ok()) {
     Status failed = co_await record_failure(p, call, reply.error());
@@ -238,14 +280,14 @@ Task<Status> Runtime::answer_whole(const Prepared& p, const Call& call, http::Re
       }
     }
     for (auto& h : cost_headers(record)) res.set_header(h.name, h.value);
-    Status committed = co_await commit(std::move(record));
+    Status committed = co_await commit(p, std::move(record));
     if (!committed.ok()) co_return committed;
   }
   co_await writer.send(std::move(res));
   co_return Status{};
 }
 
-Task<Status> Runtime::answer_stream(const Prepared& p, const Call& call, http::ResponseWriter& writer) {
+Task<Status> Runtime::answer_stream(Prepared& p, const Call& call, http::ResponseWriter& writer) {
   std::vector<http::Header> headers = provider_headers(p);
   headers.push_back({"Content-Type", kEventStreamType});
   if (p.operation == InvokeOp::InvokeModelWithResponseStream) {
@@ -271,7 +313,7 @@ Task<Status> Runtime::answer_stream(const Prepared& p, const Call& call, http::R
                                                 : ledger::UsageStatus::UpstreamCut;
   ledger::UsageRecord record = record_for(p, call, result.usage, status);
   std::vector<http::Header> trailers = cost_headers(record);
-  Status committed = co_await commit(std::move(record));
+  Status committed = co_await commit(p, std::move(record));
   if (result.end == End::ClientGone) co_return Status{};
   if (!committed.ok()) {
     // The final event stays withheld: the client learns the stream failed.
@@ -295,6 +337,8 @@ Task<Status> Runtime::answer_stream(const Prepared& p, const Call& call, http::R
 Task<Status> Runtime::handle(InvokeOp op, const Call& call, http::ResponseWriter& writer) {
   auto prepared = prepare(op, call);
   if (!prepared.ok()) co_return prepared.error();
+  Status admitted = co_await admit(*prepared, call);
+  if (!admitted.ok()) co_return admitted;
   Status answered;
   if (provider::is_streaming(op)) {
     answered = co_await answer_stream(*prepared, call, writer);

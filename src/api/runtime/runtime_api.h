@@ -3,13 +3,15 @@
 // pipeline: resolve the modelId (model, system profile or application profile)
 // → pick the provider for the model and region → invoke → meter the tokens into
 // a usage record priced from the price book → commit it to the ledger → only then
-// send the response's last byte. Requests refused before a model (auth,
+// send the response's last byte. With an enforcer, each invocation is admitted
+// against the blocking budgets before it reaches the model (worst_case.h). Requests refused before a model (auth,
 // validation, unknown profile) are not recorded. See doc/runtime.md.
 #pragma once
 
 #include <cstddef>
 
 #include "api/gateway.h"
+#include "budgets/enforcer.h"
 #include "core/clock.h"
 #include "ledger/ledger.h"
 #include "meter/price_book.h"
@@ -25,6 +27,7 @@ struct RuntimeDependencies {
   ledger::Ledger& ledger;
   const Clock& clock;
   size_t body_limit;
+  tollgate::budgets::Enforcer* enforcer = nullptr;  // none: no budget blocks
 };
 
 // Response headers that carry the request's cost (streams: as trailers).
