@@ -1,5 +1,6 @@
 // Feeds arbitrary bytes to the Budgets operations as their JSON request bodies: budgets (limits, time
-// units and periods, CostFilters, FilterExpression), notifications and subscribers, over an in-memory
+// units and periods, CostFilters, FilterExpression), notifications, subscribers and resource tags (blocking
+// budgets, admitted against), over an in-memory
 // budget store and ledger. Input layout: "<Operation>\n" then the body (a first line that names no operation
 // sends the whole input to CreateBudget).
 #include <cstddef>
@@ -21,7 +22,8 @@ struct Fixture {
         tags(tollgate::costs::CostAllocationTags::open(":memory:")),
         store(tollgate::budgets::BudgetStore::open(":memory:")),
         clock(std::chrono::sys_days{std::chrono::year(2026) / 11 / 20}),
-        api(*store, ledger, *tags, catalog, clock, 1 << 20) {
+        enforcer(ledger, catalog, *tags, clock),
+        api(*store, ledger, *tags, catalog, clock, 1 << 20, &enforcer) {
     tollgate::ledger::UsageRecord r;
     r.request_id = "fuzz";
     r.start_time = r.end_time = clock.now() - std::chrono::hours(30);
@@ -41,6 +43,7 @@ struct Fixture {
   std::unique_ptr<tollgate::costs::CostAllocationTags> tags;
   std::unique_ptr<tollgate::budgets::BudgetStore> store;
   tollgate::ManualClock clock;
+  tollgate::budgets::Enforcer enforcer;
   tollgate::api::budgets::BudgetsApi api;
 };
 
@@ -49,21 +52,6 @@ struct Fixture {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Fixture fixture;
   using Api = tollgate::api::budgets::BudgetsApi;
-  static const std::pair<std::string_view, Api::Handler> kOperations[] = {
-      {"CreateBudget", &Api::create_budget},
-      {"DescribeBudget", &Api::describe_budget},
-      {"DescribeBudgets", &Api::describe_budgets},
-      {"UpdateBudget", &Api::update_budget},
-      {"DeleteBudget", &Api::delete_budget},
-      {"CreateNotification", &Api::create_notification},
-      {"DescribeNotificationsForBudget", &Api::describe_notifications_for_budget},
-      {"UpdateNotification", &Api::update_notification},
-      {"DeleteNotification", &Api::delete_notification},
-      {"CreateSubscriber", &Api::create_subscriber},
-      {"DescribeSubscribersForNotification", &Api::describe_subscribers_for_notification},
-      {"DeleteSubscriber", &Api::delete_subscriber},
-      {"DescribeBudgetPerformanceHistory", &Api::describe_budget_performance_history},
-  };
   std::string_view input(reinterpret_cast<const char*>(data), size);
   size_t newline = input.find('\n');
   std::string_view operation = newline == std::string_view::npos ? "" : input.substr(0, newline);
@@ -71,10 +59,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto request = tollgate::api::parse_json_object(body);
   if (!request.ok()) return 0;
   Api::Handler handler = &Api::create_budget;
-  for (const auto& [name, method] : kOperations) {
+  for (const auto& [name, method] : Api::operations()) {
     if (name == operation) handler = method;
   }
   (void)(fixture.api.*handler)(*request, "123456789012");
   (void)fixture.api.take_alerts();  // the notifier's round over whatever the input left
+  // An admission against whatever blocking budgets the input left.
+  tollgate::ledger::UsageRecord worst;
+  worst.request_id = "fuzz-admission";
+  worst.account_id = "123456789012";
+  worst.operation = "Converse";
+  worst.model_id = "anthropic.claude-3-haiku-20240307-v1:0";
+  worst.billing_region = worst.served_region = "us-east-1";
+  worst.tokens = {10, 10, 0, 0};
+  worst.costs = {2'500, 12'500, 0, 0};
+  (void)fixture.enforcer.admit(worst);
   return 0;
 }

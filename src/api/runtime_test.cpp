@@ -6,6 +6,8 @@
 
 #include "api/bedrock/control_plane.h"
 #include "api/runtime/runtime_api.h"
+#include "api/runtime/worst_case.h"
+#include "core/base64.h"
 #include "eventstream/eventstream.h"
 #include "http/in_memory.h"
 #include "ledger/sqlite/sqlite_ledger.h"
@@ -189,6 +191,51 @@ TEST_F(RuntimeTest, CountTokensIsFree) {
   auto res = post(profile_arn_, "count-tokens", R"({"input":{"converse":{"messages":[]}}})");
   EXPECT_EQ(res.status, 200);
   EXPECT_TRUE(records().empty());
+}
+
+// ---- the worst case of a request (budget admission) ----
+
+TEST(WorstCase, TheRequestedOutputLimitIsReadFromEachFormat) {
+  using runtime::requested_max_tokens;
+  EXPECT_EQ(requested_max_tokens(R"({"messages":[],"inferenceConfig":{"maxTokens":40}})"), 40);
+  EXPECT_EQ(requested_max_tokens(R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":300})"), 300);
+  EXPECT_EQ(requested_max_tokens(R"({"prompt":"hi","max_gen_len":64})"), 64);
+  EXPECT_EQ(requested_max_tokens(R"({"inputText":"hi","textGenerationConfig":{"maxTokenCount":77}})"), 77);
+  EXPECT_EQ(requested_max_tokens(R"({"messages":[],"inferenceConfig":{"max_new_tokens":12}})"), 12);
+  EXPECT_EQ(requested_max_tokens(R"({"messages":[]})"), std::nullopt);
+  EXPECT_EQ(requested_max_tokens(R"({"max_tokens":0})"), std::nullopt) << "not a limit: the provider refuses it";
+  EXPECT_EQ(requested_max_tokens("not json"), std::nullopt);
+}
+
+TEST(WorstCase, WithoutALimitTheModelsMaximumApplies) {
+  auto catalog = catalog::Catalog::embedded();
+  EXPECT_EQ(runtime::max_output_tokens(100, "anthropic.claude-3-haiku-20240307-v1:0", catalog), 100);
+  EXPECT_EQ(runtime::max_output_tokens(std::nullopt, "anthropic.claude-3-haiku-20240307-v1:0", catalog), 4096);
+  EXPECT_EQ(runtime::max_output_tokens(std::nullopt, "amazon.titan-embed-text-v2:0", catalog), 0) << "embeddings";
+  int64_t largest = 0;
+  for (const auto& m : catalog.models()) largest = std::max(largest, m.max_output_tokens.value_or(0));
+  EXPECT_EQ(runtime::max_output_tokens(std::nullopt, "twelvelabs.pegasus-1-2-v1:0", catalog), largest);
+}
+
+TEST(WorstCase, CountTokensIsAskedAboutTheSameInput) {
+  provider::Invocation converse;
+  converse.operation = provider::Operation::ConverseStream;
+  converse.body = R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":5}})";
+  EXPECT_EQ(runtime::count_tokens_body(converse),
+            R"({"input":{"converse":{"messages":[{"role":"user","content":[{"text":"hi"}]}]}}})");
+  provider::Invocation native;
+  native.operation = provider::Operation::InvokeModel;
+  native.body = R"({"prompt":"hi"})";
+  EXPECT_EQ(runtime::count_tokens_body(native),
+            R"({"input":{"invokeModel":{"body":")" + base64_encode(native.body) + R"("}}})");
+}
+
+TEST(WorstCase, InputIsPricedAtTheDearestInputPrice) {
+  meter::TokenPrices prices{250'000'000, 1'250'000'000, 25'000'000, 312'500'000};
+  auto costs = runtime::worst_case_costs(&prices, {1000, 100, 0, 0});
+  EXPECT_EQ(costs.input_nano_usd, 312'500);  // 1000 tokens at the cache-write price
+  EXPECT_EQ(costs.output_nano_usd, 125'000);
+  EXPECT_EQ(runtime::worst_case_costs(nullptr, {1000, 100, 0, 0}).total_nano_usd(), 0) << "no price, no cost";
 }
 
 }  // namespace

@@ -1070,8 +1070,8 @@ Status BudgetsApi::install_blocking_budgets() {
   return {};
 }
 
-void BudgetsApi::register_operations(Gateway& gateway) {
-  const std::pair<std::string_view, Handler> operations[] = {
+std::span<const std::pair<std::string_view, BudgetsApi::Handler>> BudgetsApi::operations() {
+  static const std::pair<std::string_view, Handler> kOperations[] = {
       {"CreateBudget", &BudgetsApi::create_budget},
       {"DescribeBudget", &BudgetsApi::describe_budget},
       {"DescribeBudgets", &BudgetsApi::describe_budgets},
@@ -1089,7 +1089,11 @@ void BudgetsApi::register_operations(Gateway& gateway) {
       {"UntagResource", &BudgetsApi::untag_resource},
       {"ListTagsForResource", &BudgetsApi::list_tags_for_resource},
   };
-  for (const auto& [name, method] : operations) {
+  return kOperations;
+}
+
+void BudgetsApi::register_operations(Gateway& gateway) {
+  for (const auto& [name, method] : operations()) {
     gateway.add_json("AWSBudgetServiceGateway." + std::string(name),
                      Operation{std::string(name), Protocol::AwsJson11, "budgets", false, body_limit_,
                                [this, method = method](const Call& call) -> Result<http::Response> {

@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,8 @@ class BudgetsApi {
   // The alert as one line of JSON (doc/budgets.md, "Notifications delivered").
   static std::string alert_json(const Alert& alert, TimePoint now);
 
+  // Every operation by its name (X-Amz-Target without the service prefix).
+  static std::span<const std::pair<std::string_view, Handler>> operations();
   void register_operations(Gateway& gateway);
 
  private:
