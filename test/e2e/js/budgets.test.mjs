@@ -2,7 +2,8 @@
 // test/e2e/package-lock.json) against the real tollgate binary: a COST budget filtered by a tag as AWS
 // writes it (user:team$growth) whose ActualSpend is, to the nano-dollar, the cost of the calls made
 // through the tagged profile (read from each answer's x-tollgate-cost-usd header); notifications whose
-// state follows that spend; the Budgets errors for bad input.
+// state follows that spend; the Budgets errors for bad input; a budget tagged tollgate:enforcement that
+// refuses the calls that could cross its limit.
 //
 // Run: TOLLGATE_BINARY=build/tollgate node --test test/e2e/js/budgets.test.mjs
 import assert from 'node:assert/strict';
@@ -27,6 +28,8 @@ const {
   DescribeBudgetCommand,
   DescribeBudgetsCommand,
   DescribeNotificationsForBudgetCommand,
+  ListTagsForResourceCommand,
+  UntagResourceCommand,
 } = await import('@aws-sdk/client-budgets');
 
 const scratch = isolateAwsEnvironment();
@@ -152,5 +155,28 @@ describe('Budgets (AWS SDK for JavaScript v3) over usage made through tollgate',
       'NotFoundException');
     const { Budgets } = await budgets.send(new DescribeBudgetsCommand({ AccountId: ACCOUNT }));
     assert.deepEqual(Budgets.map((b) => b.BudgetName), ['growth', 'twice']);
+  });
+
+  test('a budget tagged tollgate:enforcement refuses the calls that could cross its limit', async () => {
+    const enforce = [{ Key: 'tollgate:enforcement', Value: 'block' }];
+    await budgets.send(new CreateBudgetCommand({
+      AccountId: ACCOUNT,
+      Budget: {
+        BudgetName: 'blocking', BudgetLimit: { Amount: usd(spent + 1n), Unit: 'USD' }, TimeUnit: 'MONTHLY',
+        BudgetType: 'COST', FilterExpression: { Dimensions: { Key: 'RESOURCE_ID', Values: [profileArn] } },
+      },
+      ResourceTags: enforce,
+    }));
+    const arn = `arn:aws:budgets::${ACCOUNT}:budget/blocking`;
+    assert.deepEqual((await budgets.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).ResourceTags, enforce);
+    const refused = await converse('One more?').then(() => assert.fail('the call should be refused'), (e) => e);
+    assert.equal(refused.name, 'AccessDeniedException', refused.message);
+    assert.equal(refused.$metadata?.httpStatusCode, 403);
+    assert.match(refused.message, /Budget 'blocking' blocks this request/);
+    assert.equal(nanoUsd((await describe_('blocking')).CalculatedSpend.ActualSpend.Amount), spent,
+      'a refused call costs nothing');
+    await budgets.send(new UntagResourceCommand({ ResourceARN: arn, ResourceTagKeys: ['tollgate:enforcement'] }));
+    await converse('Now it only alerts.');
+    assert.equal(nanoUsd((await describe_('blocking')).CalculatedSpend.ActualSpend.Amount), spent);
   });
 });
