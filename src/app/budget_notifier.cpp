@@ -7,8 +7,12 @@
 namespace tollgate::app {
 
 BudgetNotifier::BudgetNotifier(api::budgets::BudgetsApi& budgets, std::string log_path,
-                               std::chrono::milliseconds interval, const Clock& clock)
-    : budgets_(budgets), log_path_(std::move(log_path)), interval_(interval), clock_(clock) {}
+                               std::chrono::milliseconds interval, AlertDeliveryOptions delivery, const Clock& clock)
+    : budgets_(budgets),
+      log_path_(std::move(log_path)),
+      interval_(interval),
+      clock_(clock),
+      delivery_(std::move(delivery), clock) {}
 
 BudgetNotifier::~BudgetNotifier() {
   {
@@ -38,8 +42,14 @@ size_t BudgetNotifier::run_once() {
   }
   if (alerts->empty()) return 0;
   std::ofstream log(log_path_, std::ios::app);
+  std::vector<AlertForSubscriber> deliveries;
   for (const auto& alert : *alerts) {
-    log << api::budgets::BudgetsApi::alert_json(alert, clock_.now()) << "\n";
+    std::string body = api::budgets::BudgetsApi::alert_json(alert, clock_.now());
+    log << body << "\n";
+    for (const auto& s : alert.subscribers) {
+      deliveries.push_back({alert.account_id, alert.budget_name, body,
+                            std::string(s.at("SubscriptionType").as_string()), std::string(s.at("Address").as_string())});
+    }
     spdlog::info("budget '{}' of account {}: {} notification at {} {} crossed (actual spend {} USD)", alert.budget_name,
                  alert.account_id, std::string(alert.notification.at("NotificationType").as_string()),
                  alert.notification.at("Threshold").to_number<double>(),
@@ -47,6 +57,7 @@ size_t BudgetNotifier::run_once() {
   }
   log.flush();
   if (!log) spdlog::warn("could not write the budget notification log {}", log_path_);
+  delivery_.deliver(deliveries);
   return alerts->size();
 }
 

@@ -1,6 +1,7 @@
 // Delivers budget notifications: every interval, asks the Budgets API for the notifications whose threshold
-// the spend has crossed (each fires once per budget period) and appends each as a line of JSON to the
-// notification log (doc/budgets.md, "Notifications delivered").
+// the spend has crossed (each fires once per budget period), appends each as a line of JSON to the
+// notification log and delivers it to its webhook and file subscribers (alert_delivery.h; doc/budgets.md,
+// "Notifications delivered").
 //
 // Thread-safety: owns one thread; the destructor stops and joins it.
 #pragma once
@@ -12,13 +13,14 @@
 #include <thread>
 
 #include "api/budgets/budgets_api.h"
+#include "app/alert_delivery.h"
 
 namespace tollgate::app {
 
 class BudgetNotifier {
  public:
   BudgetNotifier(api::budgets::BudgetsApi& budgets, std::string log_path, std::chrono::milliseconds interval,
-                 const Clock& clock);
+                 AlertDeliveryOptions delivery, const Clock& clock);
   ~BudgetNotifier();
   BudgetNotifier(const BudgetNotifier&) = delete;
   BudgetNotifier& operator=(const BudgetNotifier&) = delete;
@@ -32,6 +34,7 @@ class BudgetNotifier {
   std::string log_path_;
   std::chrono::milliseconds interval_;
   const Clock& clock_;
+  AlertDelivery delivery_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -249,7 +249,7 @@ Config load_config(const std::string& path) {
   }
   if (const auto& budgets = root["budgets"]) {
     if (!budgets.IsMap()) throw StartupError(where(path, budgets) + ": 'budgets' must be a mapping");
-    check_known_keys(path, budgets, {"evaluate_ms", "notification_log"});
+    check_known_keys(path, budgets, {"evaluate_ms", "notification_log", "delivery_log", "webhook"});
     if (budgets["evaluate_ms"]) {
       int64_t ms = scalar<int64_t>(path, budgets["evaluate_ms"], "evaluate_ms");
       if (ms < 100) throw StartupError(where(path, budgets["evaluate_ms"]) + ": evaluate_ms must be >= 100");
@@ -257,6 +257,26 @@ Config load_config(const std::string& path) {
     }
     if (budgets["notification_log"]) {
       c.budgets.notification_log = scalar<std::string>(path, budgets["notification_log"], "notification_log");
+    }
+    if (budgets["delivery_log"]) {
+      c.budgets.delivery_log = scalar<std::string>(path, budgets["delivery_log"], "delivery_log");
+    }
+    if (const auto& webhook = budgets["webhook"]) {
+      if (!webhook.IsMap()) throw StartupError(where(path, webhook) + ": 'budgets.webhook' must be a mapping");
+      check_known_keys(path, webhook, {"attempts", "backoff_ms", "timeout_ms", "secret"});
+      auto milliseconds = [&](const char* key, int64_t min) {
+        int64_t ms = scalar<int64_t>(path, webhook[key], key);
+        if (ms < min) throw StartupError(where(path, webhook[key]) + ": " + key + " must be >= " + std::to_string(min));
+        return std::chrono::milliseconds(ms);
+      };
+      if (webhook["attempts"]) {
+        int64_t n = scalar<int64_t>(path, webhook["attempts"], "attempts");
+        if (n < 1 || n > 20) throw StartupError(where(path, webhook["attempts"]) + ": attempts must be 1 to 20");
+        c.budgets.webhook_attempts = static_cast<int>(n);
+      }
+      if (webhook["backoff_ms"]) c.budgets.webhook_backoff = milliseconds("backoff_ms", 10);
+      if (webhook["timeout_ms"]) c.budgets.webhook_timeout = milliseconds("timeout_ms", 100);
+      if (webhook["secret"]) c.budgets.webhook_secret = scalar<std::string>(path, webhook["secret"], "secret");
     }
   }
   if (const auto& exports = root["exports"]) {

@@ -62,10 +62,16 @@ struct ExportsConfig {
 };
 
 // Budget notifications (doc/budgets.md): evaluated every `evaluate_interval`, appended to `notification_log`
-// (empty: <data_dir>/budget-notifications.log).
+// (empty: <data_dir>/budget-notifications.log), delivered to webhooks as `webhook` says, every attempt logged
+// in `delivery_log` (empty: <data_dir>/budget-deliveries.log).
 struct BudgetsConfig {
   std::chrono::milliseconds evaluate_interval{60'000};
   std::string notification_log;
+  std::string delivery_log;
+  int webhook_attempts = 5;
+  std::chrono::milliseconds webhook_backoff{1000};
+  std::chrono::milliseconds webhook_timeout{10000};
+  std::string webhook_secret;
 };
 
 struct Config {

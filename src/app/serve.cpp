@@ -128,11 +128,15 @@ int serve(const Config& config) {
         std::make_unique<ScheduledExports>(std::move(export_options), ledger, *cost_allocation_tags, catalog, clock);
     exports->start();
   }
+  AlertDeliveryOptions delivery{config.budgets.webhook_attempts, config.budgets.webhook_backoff,
+                                config.budgets.webhook_timeout, config.budgets.webhook_secret,
+                                config.budgets.delivery_log.empty() ? (data_dir / "budget-deliveries.log").string()
+                                                                    : config.budgets.delivery_log};
   BudgetNotifier notifier(budgets_api,
                           config.budgets.notification_log.empty()
                               ? (data_dir / "budget-notifications.log").string()
                               : config.budgets.notification_log,
-                          config.budgets.evaluate_interval, clock);
+                          config.budgets.evaluate_interval, std::move(delivery), clock);
   notifier.start();
   http::Server server(options, gateway);
   server.listen();

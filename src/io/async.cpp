@@ -3,7 +3,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -56,6 +59,12 @@ Task<Status> run_blocking(std::function<void()> work) {
                    : Status{});
     });
   });
+}
+
+void run_to_completion(std::vector<std::function<Task<void>()>> work) {
+  asio::io_context io;
+  for (auto& make : work) asio::co_spawn(io, make(), asio::detached);
+  io.run();
 }
 
 }  // namespace tollgate

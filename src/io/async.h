@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <vector>
 
 #include "core/result.h"
 #include "io/task.h"
@@ -25,5 +26,10 @@ Task<Status> run_blocking(std::function<void()> work);
 // with the reported status.
 using StatusCallback = std::function<void(const Status&)>;
 Task<Status> await_callback(std::function<void(StatusCallback)> start);
+
+// Runs the coroutines that `work` makes concurrently on a private event loop on the calling thread, and
+// returns when all have finished: for threads outside the server (the budget notifier's deliveries).
+// Exceptions escaping a coroutine are swallowed; coroutines report through their captures.
+void run_to_completion(std::vector<std::function<Task<void>()>> work);
 
 }  // namespace tollgate

@@ -12,9 +12,15 @@ Run: TOLLGATE_BINARY=build/tollgate python3 test/e2e/test_budgets_boto3.py
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import http.server
 import json
 import os
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 import unittest
 from decimal import Decimal
@@ -22,7 +28,7 @@ from decimal import Decimal
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from e2e_env import isolate_this_process  # noqa: E402
-from gateway import ACCESS_KEY, ACCOUNT_ID, SECRET_KEY, Gateway  # noqa: E402
+from gateway import ACCESS_KEY, ACCOUNT_ID, SECRET_KEY, Gateway, binary_path  # noqa: E402
 
 isolate_this_process()
 
@@ -441,6 +447,142 @@ class BlockingBudgets(unittest.TestCase):
         with self.assertRaises(ClientError) as caught:
             self.budgets.list_tags_for_resource(ResourceARN="arn:aws:bedrock:us-east-1::foundation-model/x")
         self.assertEqual(caught.exception.response["Error"]["Code"], "InvalidParameterException")
+
+
+class WebhookReceiver:
+    """An HTTP server on 127.0.0.1 that records every POST; /flaky answers 503 to its first POST."""
+
+    def __init__(self):
+        self.posts: list[dict] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver.lock:
+                    receiver.posts.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                    first_flaky = self.path == "/flaky" and sum(p["path"] == "/flaky" for p in receiver.posts) == 1
+                self.send_response(503 if first_flaky else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count: int, seconds: float = 15) -> list[dict]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.posts) >= count:
+                    return list(self.posts)
+            time.sleep(0.05)
+        with self.lock:
+            return list(self.posts)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Webhooks(unittest.TestCase):
+    """ACTUAL and FORECASTED alerts POSTed to webhooks (retried, signed, logged) and appended to files."""
+
+    SECRET = "webhook-secret"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.TemporaryDirectory()
+        data = os.path.join(cls.work.name, "data")
+        today = dt.datetime.now(dt.timezone.utc).date()
+        # Three weeks of history, so that the budget has a forecast.
+        subprocess.run([binary_path(), "generate-usage", "--data", data, "--records", "2100", "--from",
+                        (today - dt.timedelta(days=21)).isoformat(), "--to", today.isoformat()],
+                       check=True, capture_output=True)
+        cls.receiver = WebhookReceiver()
+        cls.gateway = Gateway(data_dir=data, config=(
+            "budgets:\n  evaluate_ms: 200\n"
+            f"  webhook:\n    attempts: 3\n    backoff_ms: 50\n    timeout_ms: 2000\n    secret: {cls.SECRET}\n")).start()
+        cls.budgets = client("budgets", cls.gateway.endpoint)
+        cls.runtime = client("bedrock-runtime", cls.gateway.endpoint)
+        cls.deliveries = os.path.join(data, "budget-deliveries.log")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gateway.stop_and_close()
+        cls.receiver.close()
+        cls.work.cleanup()
+
+    def delivery_log(self) -> list[dict]:
+        with open(self.deliveries) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def test_actual_and_forecasted_alerts_reach_their_webhooks_and_files(self):
+        # Some spend this month for certain (the generated history ends yesterday).
+        self.runtime.converse(modelId=HAIKU_ARN, messages=[{"role": "user", "content": [{"text": "spend"}]}])
+        alerts_file = os.path.join(self.work.name, "alerts.jsonl")
+        dead = "http://127.0.0.1:1/dead"  # nothing listens: every attempt fails to connect
+        self.budgets.create_budget(
+            AccountId=ACCOUNT_ID,
+            Budget={"BudgetName": "hooked", "BudgetLimit": {"Amount": "1000000", "Unit": "USD"},
+                    "TimeUnit": "MONTHLY", "BudgetType": "COST"},
+            NotificationsWithSubscribers=[
+                {"Notification": notification(0.000001, threshold_type="ABSOLUTE_VALUE"),
+                 "Subscribers": [{"SubscriptionType": "SNS", "Address": self.receiver.url + "/flaky"},
+                                 {"SubscriptionType": "SNS", "Address": "file://" + alerts_file}]},
+                {"Notification": notification(0.000001, kind="FORECASTED", threshold_type="ABSOLUTE_VALUE"),
+                 "Subscribers": [{"SubscriptionType": "SNS", "Address": self.receiver.url + "/hook"},
+                                 {"SubscriptionType": "SNS", "Address": dead}]}])
+        posts = self.receiver.wait_for(3)
+        self.assertEqual(sorted(p["path"] for p in posts), ["/flaky", "/flaky", "/hook"])
+        for post in posts:
+            signature = hmac.new(self.SECRET.encode(), post["body"], hashlib.sha256).hexdigest()
+            self.assertEqual(post["headers"]["X-Tollgate-Signature"], "sha256=" + signature)
+            self.assertEqual(post["headers"]["Content-Type"], "application/json")
+        alerts = {p["path"]: json.loads(p["body"]) for p in posts}
+        self.assertEqual(alerts["/flaky"]["notification"]["NotificationType"], "ACTUAL")
+        self.assertEqual(alerts["/hook"]["notification"]["NotificationType"], "FORECASTED")
+        self.assertIn("forecastedSpend", alerts["/hook"])
+        self.assertEqual(alerts["/hook"]["budgetName"], "hooked")
+        flaky = [p["headers"] for p in posts if p["path"] == "/flaky"]
+        self.assertEqual([h["X-Tollgate-Attempt"] for h in flaky], ["1", "2"])
+        self.assertEqual(flaky[0]["X-Tollgate-Delivery"], flaky[1]["X-Tollgate-Delivery"], "one delivery, retried")
+
+        # The delivery log: every attempt, the dead webhook given up after 3.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and sum(x["address"] == dead for x in self.delivery_log()) < 3:
+            time.sleep(0.1)
+        outcomes = {}
+        for line in self.delivery_log():
+            outcomes.setdefault(line["address"], []).append((line["attempt"], line["outcome"], line.get("status")))
+        self.assertEqual(outcomes[self.receiver.url + "/flaky"], [(1, "retrying", 503), (2, "delivered", 200)])
+        self.assertEqual(outcomes[self.receiver.url + "/hook"], [(1, "delivered", 200)])
+        self.assertEqual(outcomes["file://" + alerts_file], [(1, "delivered", None)])
+        self.assertEqual(outcomes[dead], [(1, "retrying", None), (2, "retrying", None), (3, "failed", None)])
+        with open(alerts_file) as f:
+            lines = [json.loads(line) for line in f]
+        self.assertEqual([x["notification"]["NotificationType"] for x in lines], ["ACTUAL"])
+
+        # Once per period: later rounds deliver nothing more.
+        time.sleep(0.8)
+        self.assertEqual(len(self.receiver.posts), 3)
+
+    def test_a_subscriber_address_that_cannot_be_delivered_to_is_refused(self):
+        with self.assertRaises(ClientError) as caught:
+            self.budgets.create_budget(
+                AccountId=ACCOUNT_ID,
+                Budget={"BudgetName": "unreachable", "BudgetLimit": {"Amount": "1", "Unit": "USD"},
+                        "TimeUnit": "MONTHLY", "BudgetType": "COST"},
+                NotificationsWithSubscribers=[{"Notification": notification(),
+                                               "Subscribers": [{"SubscriptionType": "SNS", "Address": "finops"}]}])
+        self.assertEqual(caught.exception.response["Error"]["Code"], "InvalidParameterException")
+        self.assertIn("webhook URL", caught.exception.response["Error"]["Message"])
+        with self.assertRaises(ClientError):
+            self.budgets.describe_budget(AccountId=ACCOUNT_ID, BudgetName="unreachable")
 
 
 if __name__ == "__main__":

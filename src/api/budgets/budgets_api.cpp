@@ -314,7 +314,17 @@ Result<json::object> checked_subscriber(const json::value& value) {
   TOLLGATE_TRY(type);
   auto address = required_text(value.as_object(), "Address");
   TOLLGATE_TRY(address);
-  if (address->empty()) return invalid("Subscriber.Address must not be empty.");
+  if (address->empty() || address->size() > 2147) return invalid("Subscriber.Address must be 1 to 2147 characters.");
+  const std::string_view a = *address;
+  if (*type == "EMAIL" && a.find('@') == std::string_view::npos) {
+    return invalid("An EMAIL subscriber's Address is an e-mail address; '" + *address + "' is not.");
+  }
+  if (*type == "SNS" && !a.starts_with("arn:aws:sns:") && !a.starts_with("http://") && !a.starts_with("https://") &&
+      !(a.starts_with("file:///") && a.size() > 8)) {
+    return invalid("An SNS subscriber's Address is an SNS topic ARN, a webhook URL (http:// or https://, which "
+                   "tollgate POSTs the alert to) or a file:///absolute/path (which tollgate appends the alert to); '" +
+                   *address + "' is none of these.");
+  }
   return json::object{{"SubscriptionType", *type}, {"Address", *address}};
 }
 
