@@ -1,5 +1,7 @@
 #include "app/config.h"
 
+#include "app/credits_command.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -204,7 +206,7 @@ Config load_config(const std::string& path) {
       path, root,
       {"listen", "data_dir", "default_region", "principals", "api_keys", "io_threads", "max_header_bytes",
        "control_plane_body_bytes", "runtime_body_bytes", "idle_timeout_ms", "body_timeout_ms", "shutdown_grace_ms",
-       "log_level", "ledger", "providers", "simulator", "prices", "cost_explorer", "exports", "budgets"});
+       "log_level", "ledger", "providers", "simulator", "prices", "cost_explorer", "exports", "budgets", "credits"});
   if (root["listen"]) apply_listen(c, scalar<std::string>(path, root["listen"], "listen"));
   if (root["data_dir"]) c.data_dir = scalar<std::string>(path, root["data_dir"], "data_dir");
   if (root["default_region"]) c.default_region = scalar<std::string>(path, root["default_region"], "default_region");
@@ -277,6 +279,31 @@ Config load_config(const std::string& path) {
       if (webhook["backoff_ms"]) c.budgets.webhook_backoff = milliseconds("backoff_ms", 10);
       if (webhook["timeout_ms"]) c.budgets.webhook_timeout = milliseconds("timeout_ms", 100);
       if (webhook["secret"]) c.budgets.webhook_secret = scalar<std::string>(path, webhook["secret"], "secret");
+    }
+  }
+  if (const auto& credits = root["credits"]) {
+    if (!credits.IsSequence()) throw StartupError(where(path, credits) + ": 'credits' must be a list of grants");
+    for (const auto& node : credits) {
+      if (!node.IsMap()) throw StartupError(where(path, node) + ": each credit must be a mapping");
+      check_known_keys(path, node, {"id", "account", "amount", "start", "expiry", "services", "description"});
+      for (const char* key : {"id", "account", "amount", "start", "expiry"}) {
+        if (!node[key]) throw StartupError(where(path, node) + ": a credit needs " + key);
+      }
+      CreditText text{scalar<std::string>(path, node["id"], "id"),
+                      scalar<std::string>(path, node["account"], "account"),
+                      scalar<std::string>(path, node["amount"], "amount"),
+                      scalar<std::string>(path, node["start"], "start"),
+                      scalar<std::string>(path, node["expiry"], "expiry"),
+                      node["services"] ? string_list(path, node["services"], "services") : std::vector<std::string>{},
+                      node["description"] ? scalar<std::string>(path, node["description"], "description") : ""};
+      // A configured grant is as old as its start: restarts do not reorder it among the others.
+      const std::string location = where(path, node);
+      costs::CreditGrant grant = parse_credit(text, TimePoint{}, location);
+      grant.granted_at = grant.start;
+      for (const auto& other : c.credits) {
+        if (other.id == grant.id) throw StartupError(location + ": the credit id " + grant.id + " is listed twice");
+      }
+      c.credits.push_back(std::move(grant));
     }
   }
   if (const auto& exports = root["exports"]) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/principal.h"
+#include "costs/credits.h"
 
 namespace tollgate::app {
 
@@ -88,6 +89,7 @@ struct Config {
   size_t cost_explorer_page_size = 500;  // groups per GetCostAndUsage page
   ExportsConfig exports;
   BudgetsConfig budgets;
+  std::vector<costs::CreditGrant> credits;  // `credits:` (doc/costs.md, "Credits"), upserted at start-up
   bool ledger_fsync = false;  // fsync every group commit (power-loss safe) instead of WAL's crash safety
   std::vector<ProviderConfig> providers;
   SimulatorConfig simulator;

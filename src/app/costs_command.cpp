@@ -16,6 +16,7 @@
 #include "core/arn.h"
 #include "core/time_format.h"
 #include "costs/cost_allocation_tags.h"
+#include "costs/credits.h"
 #include "costs/export.h"
 #include "costs/money.h"
 #include "meter/price_book.h"
@@ -70,13 +71,16 @@ json::object filter_expression(const std::string& text) {
 struct Reader {
   std::unique_ptr<ledger::sqlite::SqliteLedger> ledger;
   std::unique_ptr<costs::CostAllocationTags> tags;
+  std::unique_ptr<costs::CreditStore> credits;
   catalog::Catalog catalog = catalog::Catalog::embedded();
 };
 
 Reader open_reader(const std::string& data_dir) {
   Reader r;
   r.ledger = open_ledger_for_reading(data_dir);
-  r.tags = costs::CostAllocationTags::open((std::filesystem::path(data_dir) / "billing.db").string(), true);
+  const std::string billing = (std::filesystem::path(data_dir) / "billing.db").string();
+  r.tags = costs::CostAllocationTags::open(billing, true);
+  r.credits = costs::CreditStore::open(billing, true);
   return r;
 }
 
@@ -84,7 +88,7 @@ Reader open_reader(const std::string& data_dir) {
 json::object cost_and_usage(Reader& reader, const Clock& clock, json::object request, bool with_resources) {
   api::ce::CostExplorerOptions options;
   options.page_size = 100'000;
-  api::ce::CostExplorer ce(*reader.ledger, *reader.tags, reader.catalog, clock, options);
+  api::ce::CostExplorer ce(*reader.ledger, *reader.tags, reader.catalog, clock, options, reader.credits.get());
   json::object merged;
   while (true) {
     auto page = ce.get_cost_and_usage(request, std::nullopt, with_resources);
@@ -111,11 +115,14 @@ json::object cost_and_usage(Reader& reader, const Clock& clock, json::object req
   return merged;
 }
 
-// An answer's amount ("0.00003225") in nano-USD, exactly: the price book's parser of decimal USD texts.
+// An answer's amount ("0.00003225", "-4.4" for credits) in nano-USD, exactly: the price book's parser of
+// decimal USD texts, and the sign.
 int64_t nano_of(const json::value& metrics, std::string_view metric) {
-  auto nano = meter::parse_usd_per_million(metrics.at(metric).at("Amount").as_string());
+  std::string_view amount = metrics.at(metric).at("Amount").as_string();
+  const bool negative = amount.starts_with('-');
+  auto nano = meter::parse_usd_per_million(negative ? amount.substr(1) : amount);
   if (!nano.ok()) throw StartupError("unexpected amount in the answer: " + nano.error().message());
-  return *nano;
+  return negative ? -*nano : *nano;
 }
 
 // A group key as a person reads it: "team$growth" -> "growth", "team$" -> "(untagged)".
@@ -165,7 +172,7 @@ int print_costs(const CostsOptions& options, std::ostream& out, const Clock& clo
       {"TimePeriod", json::object{{"Start", options.from.empty() ? format_date(costs::month_start(now)) : options.from},
                                   {"End", options.to.empty() ? format_date(now + days(1)) : options.to}}},
       {"Granularity", options.granularity},
-      {"Metrics", json::array{"UnblendedCost", "UsageQuantity"}}};
+      {"Metrics", json::array{"UnblendedCost", "NetUnblendedCost", "UsageQuantity"}}};
   json::array group_by;
   for (const auto& g : options.group_by) group_by.push_back(group_definition(g, "--group-by"));
   if (!group_by.empty()) request["GroupBy"] = group_by;
@@ -189,11 +196,11 @@ int print_costs(const CostsOptions& options, std::ostream& out, const Clock& clo
   struct Row {
     std::string start, end, label;
     std::vector<std::string> keys;
-    int64_t cost;
+    int64_t gross, net;  // before and after credits
     int64_t tokens;
   };
   std::vector<Row> rows;
-  int64_t total_cost = 0, total_tokens = 0;
+  int64_t total_gross = 0, total_net = 0, total_tokens = 0;
   bool estimated = false;
   for (const auto& result : answer.at("ResultsByTime").as_array()) {
     const auto& period = result.at("TimePeriod");
@@ -204,8 +211,10 @@ int print_costs(const CostsOptions& options, std::ostream& out, const Clock& clo
               period_label(period),
               std::move(keys),
               nano_of(metrics, "UnblendedCost"),
+              nano_of(metrics, "NetUnblendedCost"),
               std::stoll(std::string(metrics.at("UsageQuantity").at("Amount").as_string()))};
-      total_cost += row.cost;
+      total_gross += row.gross;
+      total_net += row.net;
       total_tokens += row.tokens;
       rows.push_back(std::move(row));
     };
@@ -225,11 +234,12 @@ int print_costs(const CostsOptions& options, std::ostream& out, const Clock& clo
   if (csv) {
     out << "period_start,period_end";
     for (const auto& h : headers) out << "," << h;
-    out << ",cost_usd,usage_quantity\n";
+    out << ",gross_usd,credits_usd,net_usd,usage_quantity\n";
     for (const auto& r : rows) {
       out << r.start << "," << r.end;
       for (const auto& k : r.keys) out << "," << csv_field(k);
-      out << "," << costs::format_usd(r.cost) << "," << r.tokens << "\n";
+      out << "," << costs::format_usd(r.gross) << "," << costs::format_usd(r.net - r.gross) << ","
+          << costs::format_usd(r.net) << "," << r.tokens << "\n";
     }
     return 0;
   }
@@ -241,17 +251,19 @@ int print_costs(const CostsOptions& options, std::ostream& out, const Clock& clo
   }
   out << fmt::format("{:<26}", "PERIOD (UTC)");
   for (size_t i = 0; i < headers.size(); ++i) out << fmt::format("{:<{}}  ", headers[i], widths[i]);
-  out << fmt::format("{:>16} {:>14}\n", "COST (USD)", "TOKENS");
+  out << fmt::format("{:>16} {:>16} {:>16} {:>14}\n", "GROSS (USD)", "CREDITS (USD)", "NET (USD)", "TOKENS");
   std::string last_period;
   for (const auto& r : rows) {
     out << fmt::format("{:<26}", r.label == last_period ? "" : r.label);
     last_period = r.label;
     for (size_t i = 0; i < r.keys.size(); ++i) out << fmt::format("{:<{}}  ", r.keys[i], widths[i]);
-    out << fmt::format("{:>16} {:>14}\n", costs::format_usd(r.cost), r.tokens);
+    out << fmt::format("{:>16} {:>16} {:>16} {:>14}\n", costs::format_usd(r.gross), costs::format_usd(r.net - r.gross),
+                       costs::format_usd(r.net), r.tokens);
   }
   size_t pad = 26;
   for (size_t w : widths) pad += w + 2;
-  out << fmt::format("{:<{}}{:>16} {:>14}\n", "TOTAL", pad, costs::format_usd(total_cost), total_tokens);
+  out << fmt::format("{:<{}}{:>16} {:>16} {:>16} {:>14}\n", "TOTAL", pad, costs::format_usd(total_gross),
+                     costs::format_usd(total_net - total_gross), costs::format_usd(total_net), total_tokens);
   if (estimated) out << "The last period has not ended: its amounts will still grow.\n";
   return 0;
 }
@@ -393,6 +405,9 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& pr
   auto timeline = reader.tags->timeline();
   if (!timeline.ok()) throw StartupError("cannot read the cost-allocation tags: " + timeline.error().message());
   costs::FactSource source(*reader.ledger, reader.catalog, std::move(timeline).value());
+  auto grants = reader.credits->grants();
+  if (!grants.ok()) throw StartupError("cannot read the credits: " + grants.error().message());
+  source.set_credits(std::move(grants).value());
   const std::string month = format_date(request.month).substr(0, 7);
   size_t last_day = 0;
   request.progress = [&](const costs::ExportProgress& p) {
@@ -405,8 +420,9 @@ int run_export(const ExportOptions& options, std::ostream& out, std::ostream& pr
   };
   auto result = costs::write_export(source, request, clock.now());
   if (!result.ok()) throw StartupError("export failed: " + result.error().message());
-  out << fmt::format("wrote {} rows ({} USD, {} tokens) for {} into {}\n", result->rows,
-                     costs::format_usd(result->cost_nano_usd), result->usage_quantity, month, result->period_directory);
+  out << fmt::format("wrote {} rows ({} USD of usage, {} USD of credits, {} tokens) for {} into {}\n", result->rows,
+                     costs::format_usd(result->cost_nano_usd), costs::format_usd(result->credits_nano_usd),
+                     result->usage_quantity, month, result->period_directory);
   for (const auto& f : result->files) out << "  " << f << "\n";
   out << "  " << result->manifest << "\n";
   return 0;

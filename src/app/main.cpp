@@ -6,6 +6,7 @@
 
 #include "app/config.h"
 #include "app/costs_command.h"
+#include "app/credits_command.h"
 #include "app/generate_command.h"
 #include "app/serve.h"
 #include "app/usage_command.h"
@@ -139,6 +140,33 @@ int main(int argc, char** argv) {
   generate->add_option("--activate", activate,
                        "Comma-separated tag keys to activate as cost-allocation tags from --from");
 
+  tollgate::app::CreditsOptions credit_options;
+  auto* credits = app.add_subcommand("credits", "Grant, list and revoke credits (applied to usage as AWS applies them).");
+  credits->require_subcommand(1);
+  credits->footer(
+      "A credit pays for an account's eligible usage in [start, expiry): soonest expiry first, then the credit\n"
+      "with the fewest eligible services, then the oldest; within an hour the largest charge first. Reports show\n"
+      "it as Credit line items, NetUnblendedCost and the credits column of tollgate costs (doc/costs.md).\n"
+      "Examples:\n"
+      "  tollgate credits grant --id promo-2026 --account 123456789012 --amount 100 --start 2026-12-01 \\\n"
+      "      --expiry 2027-12-01 --service 'Amazon Bedrock' --description 'Promotional credit'\n"
+      "  tollgate credits list");
+  auto* credits_grant = credits->add_subcommand("grant", "Grant a credit to an account.");
+  auto* credits_list = credits->add_subcommand("list", "List the credits with what each has paid and has left.");
+  auto* credits_revoke = credits->add_subcommand("revoke", "Remove a credit (reports then no longer apply it).");
+  for (auto* sub : {credits_grant, credits_list, credits_revoke}) {
+    sub->add_option("--data", credit_options.data_dir, "Data directory of the gateway; default ./tollgate-data");
+  }
+  credits_grant->add_option("--id", credit_options.grant.id, "Unique id: letters, digits, '.', '_', '-'")->required();
+  credits_grant->add_option("--account", credit_options.grant.account, "The account (12 digits)")->required();
+  credits_grant->add_option("--amount", credit_options.grant.amount, "USD, e.g. 100 or 12.50")->required();
+  credits_grant->add_option("--start", credit_options.grant.start, "First day it applies to: YYYY-MM-DD")->required();
+  credits_grant->add_option("--expiry", credit_options.grant.expiry, "Day it stops applying (exclusive)")->required();
+  credits_grant->add_option("--service", credit_options.grant.services,
+                            "An eligible service, e.g. 'Amazon Bedrock' (repeatable); default: every service");
+  credits_grant->add_option("--description", credit_options.grant.description, "Shown on the Credit line items");
+  credits_list->add_option("--format", credit_options.format, "table (default) or json");
+  credits_revoke->add_option("--id", credit_options.grant.id, "The credit's id")->required();
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -173,6 +201,12 @@ int main(int argc, char** argv) {
     if (export_command->parsed()) {
       tollgate::SystemClock clock;
       return tollgate::app::run_export(export_options, std::cout, std::cerr, clock);
+    }
+    if (credits->parsed()) {
+      tollgate::SystemClock clock;
+      if (credits_grant->parsed()) return tollgate::app::grant_credit(credit_options, std::cout, clock);
+      if (credits_list->parsed()) return tollgate::app::list_credits(credit_options, std::cout, clock);
+      return tollgate::app::revoke_credit(credit_options, std::cout);
     }
     if (chargeback->parsed()) {
       tollgate::SystemClock clock;

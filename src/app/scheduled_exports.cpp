@@ -9,8 +9,9 @@
 namespace tollgate::app {
 
 ScheduledExports::ScheduledExports(ScheduledExportsOptions options, ledger::Ledger& ledger,
-                                   costs::CostAllocationTags& tags, const catalog::Catalog& catalog, const Clock& clock)
-    : options_(std::move(options)), ledger_(ledger), tags_(tags), catalog_(catalog), clock_(clock) {}
+                                   costs::CostAllocationTags& tags, const catalog::Catalog& catalog, const Clock& clock,
+                                   costs::CreditStore* credits)
+    : options_(std::move(options)), ledger_(ledger), tags_(tags), catalog_(catalog), clock_(clock), credits_(credits) {}
 
 void ScheduledExports::start() {
   thread_ = std::thread([this] { loop(); });
@@ -50,6 +51,14 @@ void ScheduledExports::export_month(costs::ExportFormat format, TimePoint month)
     return;
   }
   costs::FactSource source(ledger_, catalog_, std::move(timeline).value());
+  if (credits_) {
+    auto grants = credits_->grants();
+    if (!grants.ok()) {
+      spdlog::warn("scheduled export skipped: cannot read the credits: {}", grants.error().message());
+      return;
+    }
+    source.set_credits(std::move(grants).value());
+  }
   costs::ExportRequest request;
   request.format = format;
   request.month = month;

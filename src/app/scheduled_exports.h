@@ -28,8 +28,9 @@ struct ScheduledExportsOptions {
 
 class ScheduledExports {
  public:
+  // With `credits`, the exports carry their Credit line items.
   ScheduledExports(ScheduledExportsOptions options, ledger::Ledger& ledger, costs::CostAllocationTags& tags,
-                   const catalog::Catalog& catalog, const Clock& clock);
+                   const catalog::Catalog& catalog, const Clock& clock, costs::CreditStore* credits = nullptr);
   ~ScheduledExports();
   // Starts the thread: a round now, then one per interval.
   void start();
@@ -49,6 +50,7 @@ class ScheduledExports {
   costs::CostAllocationTags& tags_;
   const catalog::Catalog& catalog_;
   const Clock& clock_;
+  costs::CreditStore* credits_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;

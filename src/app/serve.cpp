@@ -86,8 +86,15 @@ int serve(const Config& config) {
       spdlog::warn("could not record tag keys as cost-allocation tags: {}", noted.error().message());
     }
   });
+  auto credits = costs::CreditStore::open((data_dir / "billing.db").string());
+  for (const auto& grant : config.credits) {
+    if (auto granted = credits->grant(grant, /*replace=*/true); !granted.ok()) {
+      throw StartupError("cannot record the credit " + grant.id + ": " + granted.error().message());
+    }
+  }
   api::ce::CostExplorer cost_explorer(ledger, *cost_allocation_tags, catalog, clock,
-                                      {config.cost_explorer_page_size, config.control_plane_body_bytes});
+                                      {config.cost_explorer_page_size, config.control_plane_body_bytes},
+                                      credits.get());
 
   auto budget_store = budgets::BudgetStore::open((data_dir / "billing.db").string());
   budgets::Enforcer enforcer(ledger, catalog, *cost_allocation_tags, clock);
@@ -124,8 +131,8 @@ int serve(const Config& config) {
     for (const auto& f : config.exports.formats) {
       export_options.formats.push_back(f == "cur" ? costs::ExportFormat::Cur2 : costs::ExportFormat::Focus12);
     }
-    exports =
-        std::make_unique<ScheduledExports>(std::move(export_options), ledger, *cost_allocation_tags, catalog, clock);
+    exports = std::make_unique<ScheduledExports>(std::move(export_options), ledger, *cost_allocation_tags, catalog,
+                                                 clock, credits.get());
     exports->start();
   }
   AlertDeliveryOptions delivery{config.budgets.webhook_attempts, config.budgets.webhook_backoff,

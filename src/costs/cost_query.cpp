@@ -84,7 +84,7 @@ std::string_view dimension_value(Dimension dimension, const Fact& fact) {
     case Dimension::LinkedAccount:
       return fact.dims->account_id;
     case Dimension::RecordType:
-      return kRecordType;
+      return fact.credit ? kCreditRecordType : kRecordType;
     case Dimension::ResourceId:
       return fact.dims->resource_id;
   }
@@ -171,7 +171,7 @@ Result<std::vector<CostPeriod>> run_cost_query(FactSource& source, const CostQue
     while (period + 1 < periods.size() && fact.hour >= periods[period].end) ++period;  // facts come in hour order
     const FactKey shape = key_of(fact);
     if (last_decision && shape == last_shape) {  // consecutive facts mostly repeat the shape before
-      Amounts amounts{fact.cost_nano_usd, fact.tokens};
+      const Amounts amounts = amounts_of(fact);
       if (!last_decision->kept) return;
       periods[period].total += amounts;
       if (!query.group_by.empty()) sums[period][last_decision->group] += amounts;
@@ -192,7 +192,7 @@ Result<std::vector<CostPeriod>> run_cost_query(FactSource& source, const CostQue
     last_shape = shape;
     last_decision = &it->second;
     if (!it->second.kept) return;
-    Amounts amounts{fact.cost_nano_usd, fact.tokens};
+    const Amounts amounts = amounts_of(fact);
     periods[period].total += amounts;
     if (!query.group_by.empty()) sums[period][it->second.group] += amounts;
   });

@@ -68,14 +68,22 @@ struct CostQuery {
 };
 
 struct Amounts {
-  int64_t cost_nano_usd = 0;
-  int64_t usage_quantity = 0;  // tokens
+  int64_t cost_nano_usd = 0;       // usage charges (UnblendedCost): credits left out
+  int64_t usage_quantity = 0;      // tokens
+  int64_t net_cost_nano_usd = 0;   // usage charges less the credits applied to them (NetUnblendedCost)
   Amounts& operator+=(const Amounts& other) {
     cost_nano_usd += other.cost_nano_usd;
     usage_quantity += other.usage_quantity;
+    net_cost_nano_usd += other.net_cost_nano_usd;
     return *this;
   }
+  int64_t credits_nano_usd() const { return net_cost_nano_usd - cost_nano_usd; }  // ≤ 0
 };
+// What one fact adds: a usage fact its cost and tokens, a Credit fact only its (negative) net cost.
+inline Amounts amounts_of(const Fact& fact) {
+  if (fact.credit) return Amounts{0, 0, fact.cost_nano_usd};
+  return Amounts{fact.cost_nano_usd, fact.tokens, fact.cost_nano_usd};
+}
 
 struct CostGroup {
   std::vector<std::string> keys;

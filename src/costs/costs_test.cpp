@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <map>
 
 #include "costs/cost_allocation_tags.h"
 #include "costs/cost_query.h"
+#include "costs/credits.h"
 #include "costs/forecast.h"
 #include "costs/money.h"
 #include "costs/usage_type.h"
@@ -248,6 +250,93 @@ TEST_F(CostQueryTest, FiltersAndTwoGroupsAndHourlyPeriods) {
   q.filter = streaming;
   q.group_by.clear();
   EXPECT_EQ(run(q, timeline)->at(0).total.cost_nano_usd, 2001);
+}
+
+// ---- credits ----
+
+CreditGrant grant(std::string id, int64_t amount, std::string_view start, std::string_view expiry,
+                  std::vector<std::string> services = {}, std::string_view granted = "2026-10-01T00:00:00Z") {
+  return CreditGrant{std::move(id), "123456789012", "", amount, at(start), at(expiry), std::move(services),
+                     at(granted)};
+}
+
+TEST(Credits, GrantsAreCheckedStoredAndRevoked) {
+  auto store = CreditStore::open(":memory:");
+  EXPECT_EQ(store->grant(grant("bad id", 1, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")).error().code(),
+            ErrorCode::InvalidParameter);
+  EXPECT_EQ(store->grant(grant("zero", 0, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")).error().code(),
+            ErrorCode::InvalidParameter);
+  EXPECT_EQ(store->grant(grant("backwards", 5, "2026-12-01T00:00:00Z", "2026-11-01T00:00:00Z")).error().code(),
+            ErrorCode::InvalidParameter);
+  ASSERT_TRUE(store->grant(grant("promo", 5, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", {"Amazon Bedrock"})).ok());
+  EXPECT_EQ(store->grant(grant("promo", 7, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")).error().code(),
+            ErrorCode::DuplicateRecord);
+  ASSERT_TRUE(store->grant(grant("promo", 7, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"), true).ok());
+  auto grants = store->grants();
+  ASSERT_TRUE(grants.ok());
+  ASSERT_EQ(grants->size(), 1u);
+  EXPECT_EQ((*grants)[0].amount_nano_usd, 7);
+  EXPECT_TRUE((*grants)[0].services.empty());
+  EXPECT_EQ(store->revoke("ghost").error().code(), ErrorCode::NotFound);
+  ASSERT_TRUE(store->revoke("promo").ok());
+  EXPECT_TRUE(store->grants()->empty());
+  EXPECT_TRUE(CreditStore::open("/nonexistent/billing.db", true)->grants()->empty());
+}
+
+TEST_F(CostQueryTest, CreditsApplySoonestExpiryFirstToTheLargestChargeAndCarryTheirBalances) {
+  add("early", "2026-11-02T10:00:00Z", {}, 100, 600);  // + 1 nano-USD of output each
+  add("small", "2026-11-03T10:00:00Z", {{"team", "a"}}, 100, 300);
+  add("large", "2026-11-03T10:30:00Z", {{"team", "b"}}, 100, 900);
+  std::vector<CreditGrant> grants = {
+      grant("late-expiry", 10'000, "2026-11-01T00:00:00Z", "2027-01-01T00:00:00Z"),
+      // Expires first: applies first, to the largest charge first.
+      grant("soon", 1000, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", {"Amazon Bedrock"}),
+      // Same expiry as "soon" but eligible for every service: after it.
+      grant("broad", 50, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"),
+      grant("other-service", 10'000, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", {"Amazon EC2"}),
+      grant("not-yet", 10'000, "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"),
+  };
+  FactSource source(*ledger_, catalog_, ActivationTimeline{});
+  source.set_credits(grants);
+  // Only November 3rd is reported, but "soon" already paid 601 of its 1000 on the 2nd.
+  std::map<std::pair<std::string, std::string>, int64_t> credited;  // (grant, usage type) -> amount
+  int64_t usage = 0;
+  ASSERT_TRUE(source
+                  .scan(at("2026-11-03T00:00:00Z"), at("2026-11-04T00:00:00Z"), std::nullopt,
+                        [&](const Fact& f) {
+                          if (f.credit) {
+                            credited[{f.credit->id, f.usage_type()}] -= f.cost_nano_usd;
+                          } else {
+                            usage += f.cost_nano_usd;
+                          }
+                        })
+                  .ok());
+  EXPECT_EQ(usage, 1202);
+  // "soon" has 399 left: all of it to the largest charge (900), then "broad" 50, then "late-expiry" the rest.
+  const std::string input = "USE1-Claude3Haiku-input-tokens", output = "USE1-Claude3Haiku-output-tokens";
+  EXPECT_EQ((credited[{"soon", input}]), 399);
+  EXPECT_EQ((credited[{"broad", input}]), 50);
+  EXPECT_EQ((credited[{"late-expiry", input}]), 900 - 449 + 300);
+  EXPECT_EQ((credited[{"late-expiry", output}]), 2);
+  EXPECT_EQ(credited.count({"other-service", input}), 0u);
+  EXPECT_EQ(credited.count({"not-yet", input}), 0u);
+
+  // The query engine: NetUnblendedCost is the usage less the credits; RECORD_TYPE tells them apart.
+  CostQuery q;
+  q.start = at("2026-11-01T00:00:00Z");
+  q.end = at("2026-12-01T00:00:00Z");
+  q.group_by = {GroupKey{false, Dimension::RecordType, ""}};
+  auto periods = run_cost_query(source, q);
+  ASSERT_TRUE(periods.ok());
+  const auto& p = (*periods)[0];
+  EXPECT_EQ(p.total.cost_nano_usd, 1803);
+  EXPECT_EQ(p.total.net_cost_nano_usd, 0) << "the credits cover everything";
+  ASSERT_EQ(p.groups.size(), 2u);
+  EXPECT_EQ(p.groups[0].keys, std::vector<std::string>{"Credit"});
+  EXPECT_EQ(p.groups[0].amounts.net_cost_nano_usd, -1803);
+  EXPECT_EQ(p.groups[0].amounts.cost_nano_usd, 0);
+  EXPECT_EQ(p.groups[1].keys, std::vector<std::string>{"Usage"});
+  EXPECT_EQ(p.groups[1].amounts.net_cost_nano_usd, 1803);
 }
 
 TEST(PeriodBoundaries, MonthsAndDaysAreCalendarOnes) {

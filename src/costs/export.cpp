@@ -211,24 +211,33 @@ struct RowSums {
   int64_t tokens = 0, cost = 0;
 };
 
-// The texts a row of either format is written from, worked out once per row.
+// The texts a row of either format is written from, worked out once per row. A Credit row (key.credit) has
+// a negative cost, no quantity, rate or resource, and the credit's description.
 struct RowText {
   RowText(TimePoint hour, TimePoint period_start, TimePoint period_end, const FactKey& key, const RowSums& sums)
       : d(*key.dims),
+        credit(key.credit),
         usage_type(d.usage_types[static_cast<size_t>(key.token_type)]),
         cost(format_usd(sums.cost)),
-        rate(format_usd_per_unit(sums.cost, sums.tokens)),
+        rate(credit ? std::string() : format_usd_per_unit(sums.cost, sums.tokens)),
         tokens(std::to_string(sums.tokens)),
         start(format_date_time(hour)),
         end(format_date_time(hour + std::chrono::hours(1))),
         period_start(format_date_time(period_start)),
         period_end(format_date_time(period_end)),
         sku(fmt::format("{:016X}", fnv1a(std::string(kServiceCode) + usage_type + std::string(d.billing_operation)))),
-        description(fmt::format("{} {} in {}", d.model_name, token_words(key.token_type), d.billing_region)),
+        description(credit ? fmt::format("{} (credit {}) for {} {} in {}",
+                                         credit->description.empty() ? "Credit" : credit->description, credit->id,
+                                         d.model_name, token_words(key.token_type), d.billing_region)
+                           : fmt::format("{} {} in {}", d.model_name, token_words(key.token_type), d.billing_region)),
         token_type(key.token_type),
         tags(*key.tags) {}
 
+  std::string_view record_type() const { return credit ? kCreditRecordType : kRecordType; }
+  std::string_view resource_id() const { return credit ? std::string_view() : std::string_view(d.resource_id); }
+
   const FactDims& d;
+  const CreditGrant* credit;
   const std::string& usage_type;
   const std::string cost, rate, tokens, start, end, period_start, period_end, sku, description;
   const ledger::TokenType token_type;
@@ -251,8 +260,9 @@ std::string cur_line(const RowText& r) {
   std::vector<std::pair<std::string, std::string>> tags;
   for (const auto& tag : r.tags) tags.emplace_back(cur_tag_column(tag.key), tag.value);
   const std::string resource_tags = json_object(tags);
-  const std::string id = fmt::format(
-      "{:016x}", fnv1a(r.start + d.account_id + d.resource_id + r.usage_type + d.operation + resource_tags));
+  const std::string id =
+      fmt::format("{:016x}", fnv1a(r.start + d.account_id + d.resource_id + r.usage_type + d.operation +
+                                   resource_tags + (r.credit ? "credit:" + r.credit->id : std::string())));
   const std::string product = json_object({{"product_name", std::string(kServiceName)},
                                            {"servicename", std::string(kServiceName)},
                                            {"model", d.model_name},
@@ -276,12 +286,12 @@ std::string cur_line(const RowText& r) {
                                      "USD",
                                      kIssuer,
                                      r.description,
-                                     kRecordType,
+                                     r.record_type(),
                                      r.cost,
                                      r.rate,
                                      d.billing_operation,
                                      kServiceCode,
-                                     d.resource_id,
+                                     r.resource_id(),
                                      r.cost,
                                      r.rate,
                                      d.account_id,
@@ -327,10 +337,10 @@ std::string focus_line(const RowText& r) {
                                      r.period_start,
                                      "",
                                      "",  // CapacityReservationId, Status
-                                     "Usage",
+                                     r.record_type(),
                                      "",
                                      r.description,
-                                     "Usage-Based",  // ChargeCategory, Class, Description, Frequency
+                                     r.credit ? "One-Time" : "Usage-Based",  // ChargeCategory, Class, Description, Frequency
                                      r.end,
                                      r.start,  // ChargePeriodEnd, ChargePeriodStart
                                      "",
@@ -340,8 +350,8 @@ std::string focus_line(const RowText& r) {
                                      "",
                                      "",
                                      "",  // CommitmentDiscount*
-                                     r.tokens,
-                                     "Tokens",  // ConsumedQuantity, ConsumedUnit
+                                     r.credit ? "" : r.tokens,
+                                     r.credit ? "" : "Tokens",  // ConsumedQuantity, ConsumedUnit
                                      r.cost,
                                      r.rate,  // ContractedCost, ContractedUnitPrice
                                      r.cost,  // EffectiveCost
@@ -354,15 +364,15 @@ std::string focus_line(const RowText& r) {
                                      r.rate,
                                      r.cost,
                                      r.rate,  // PricingCategory, PricingCurrency, ...UnitPrice, ...Cost, ...
-                                     r.tokens,
-                                     "Tokens",  // PricingQuantity, PricingUnit
+                                     r.credit ? "" : r.tokens,
+                                     r.credit ? "" : "Tokens",  // PricingQuantity, PricingUnit
                                      kIssuer,
                                      d.model_provider,  // ProviderName, PublisherName
                                      d.billing_region,
                                      "",  // RegionId, RegionName
-                                     d.resource_id,
-                                     resource_name,
-                                     resource_type(d),
+                                     r.resource_id(),
+                                     r.credit ? "" : resource_name,
+                                     r.credit ? "" : resource_type(d),
                                      "AI and Machine Learning",
                                      kServiceName,
                                      "Generative AI",
@@ -445,10 +455,12 @@ Result<ExportResult> write_export(FactSource& source, const ExportRequest& reque
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
       const auto& x = *a.first.dims;
       const auto& y = *b.first.dims;
+      const std::string_view credit_x = a.first.credit ? std::string_view(a.first.credit->id) : std::string_view();
+      const std::string_view credit_y = b.first.credit ? std::string_view(b.first.credit->id) : std::string_view();
       return std::tie(x.account_id, x.resource_id, x.usage_types[static_cast<size_t>(a.first.token_type)], x.operation,
-                      a.first.tags) < std::tie(y.account_id, y.resource_id,
-                                               y.usage_types[static_cast<size_t>(b.first.token_type)], y.operation,
-                                               b.first.tags);
+                      a.first.tags, credit_x) < std::tie(y.account_id, y.resource_id,
+                                                         y.usage_types[static_cast<size_t>(b.first.token_type)],
+                                                         y.operation, b.first.tags, credit_y);
     });
     for (const auto& [key, sums] : rows) {
       if (rows_in_file == request.rows_per_file) open_next();
@@ -457,7 +469,7 @@ Result<ExportResult> write_export(FactSource& source, const ExportRequest& reque
       ++rows_in_file;
       ++file_rows.back();
       ++result.rows;
-      result.cost_nano_usd += sums.cost;
+      (key.credit ? result.credits_nano_usd : result.cost_nano_usd) += sums.cost;
       result.usage_quantity += sums.tokens;
     }
     hour_rows.clear();
@@ -492,8 +504,9 @@ Result<ExportResult> write_export(FactSource& source, const ExportRequest& reque
   for (size_t i = 0; i < file_names.size(); ++i) {
     manifest += fmt::format("{}{{\"path\":{},\"rows\":{}}}", i ? "," : "", json_string(file_names[i]), file_rows[i]);
   }
-  manifest += fmt::format("],\"rows\":{},\"totalCostUsd\":{},\"totalUsageQuantity\":{}}}\n", result.rows,
-                          json_string(format_usd(result.cost_nano_usd)), result.usage_quantity);
+  manifest += fmt::format("],\"rows\":{},\"totalCostUsd\":{},\"totalCreditsUsd\":{},\"totalUsageQuantity\":{}}}\n",
+                          result.rows, json_string(format_usd(result.cost_nano_usd)),
+                          json_string(format_usd(result.credits_nano_usd)), result.usage_quantity);
   {
     std::ofstream out(staging / "manifest.json");
     out << manifest;

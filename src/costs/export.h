@@ -44,7 +44,8 @@ struct ExportResult {
   std::vector<std::string> files;  // the data files, in order
   std::string manifest;            // the manifest's path
   int64_t rows = 0;
-  int64_t cost_nano_usd = 0;
+  int64_t cost_nano_usd = 0;     // of the Usage rows
+  int64_t credits_nano_usd = 0;  // of the Credit rows (≤ 0)
   int64_t usage_quantity = 0;
 };
 

@@ -85,6 +85,35 @@ Result<std::vector<Fact>> FactSource::split_hour_facts(TimePoint hour, const std
 
 Status FactSource::scan(TimePoint since, TimePoint until, const std::optional<std::string>& account,
                         const std::function<void(const Fact&)>& visit) {
+  CreditAllocator allocator(credits_);
+  const std::optional<TimePoint> credits_from = allocator.earliest_start(account);
+  if (!credits_from || *credits_from >= until) return scan_usage(since, until, account, visit);
+  // Hour by hour: the usage, then what the credits paid for it; before `since` only to carry the balances.
+  std::vector<Fact> hour;
+  auto flush = [&] {
+    if (hour.empty()) return;
+    const bool shown = hour.front().hour >= since;
+    std::vector<Fact> credited;
+    allocator.apply(hour, [&](const Fact& usage, const CreditGrant& grant, int64_t amount) {
+      if (shown) credited.push_back(Fact{usage.hour, usage.dims, usage.tags, usage.token_type, 0, -amount, &grant});
+    });
+    if (shown) {
+      for (const Fact& f : hour) visit(f);
+      for (const Fact& f : credited) visit(f);
+    }
+    hour.clear();
+  };
+  const TimePoint from = std::min<TimePoint>(since, std::chrono::floor<std::chrono::hours>(*credits_from));
+  TOLLGATE_TRY(scan_usage(from, until, account, [&](const Fact& fact) {
+    if (!hour.empty() && hour.front().hour != fact.hour) flush();
+    hour.push_back(fact);
+  }));
+  flush();
+  return {};
+}
+
+Status FactSource::scan_usage(TimePoint since, TimePoint until, const std::optional<std::string>& account,
+                              const std::function<void(const Fact&)>& visit) {
   // The split hours' facts are read first: the ledger's reading connection is busy during the scan.
   std::vector<std::pair<TimePoint, std::vector<Fact>>> split;
   for (auto it = timeline_.split_hours().lower_bound(since); it != timeline_.split_hours().end() && *it < until; ++it) {

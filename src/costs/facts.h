@@ -21,6 +21,7 @@
 #include "catalog/catalog.h"
 #include "core/result.h"
 #include "costs/cost_allocation_tags.h"
+#include "costs/credits.h"
 #include "ledger/ledger.h"
 
 namespace tollgate::costs {
@@ -46,6 +47,9 @@ struct Fact {
   ledger::TokenType token_type;
   int64_t tokens;
   int64_t cost_nano_usd;
+  // A Credit line item: what `credit` paid for the usage of the same hour, dims, tags and token type
+  // (cost negative, no tokens). Null for usage.
+  const CreditGrant* credit = nullptr;
 
   const std::string& usage_type() const { return dims->usage_types[static_cast<size_t>(token_type)]; }
 };
@@ -55,24 +59,29 @@ struct FactKey {
   const FactDims* dims;
   const std::vector<Tag>* tags;
   ledger::TokenType token_type;
+  const CreditGrant* credit;
   bool operator==(const FactKey&) const = default;
 };
 struct FactKeyHash {
   size_t operator()(const FactKey& k) const {
-    return (std::hash<const void*>()(k.dims) * 31 + std::hash<const void*>()(k.tags)) * 31 +
-           static_cast<size_t>(k.token_type);
+    return ((std::hash<const void*>()(k.dims) * 31 + std::hash<const void*>()(k.tags)) * 31 +
+            static_cast<size_t>(k.token_type)) * 31 + std::hash<const void*>()(k.credit);
   }
 };
-inline FactKey key_of(const Fact& fact) { return FactKey{fact.dims, fact.tags, fact.token_type}; }
+inline FactKey key_of(const Fact& fact) { return FactKey{fact.dims, fact.tags, fact.token_type, fact.credit}; }
 
 class FactSource {
  public:
   FactSource(ledger::Ledger& ledger, const catalog::Catalog& catalog, ActivationTimeline timeline);
 
-  // Calls `visit` for each fact of the hours in [since, until) (of `account`, if given), in hour order.
-  // The pointers in a Fact stay valid as long as this FactSource.
+  // Calls `visit` for each fact of the hours in [since, until) (of `account`, if given), in hour order;
+  // with credits, each hour's usage is followed by its Credit facts (credits.h), the balances carried from
+  // each grant's start (so the scan reads from there). The pointers in a Fact stay valid as long as this
+  // FactSource.
   Status scan(TimePoint since, TimePoint until, const std::optional<std::string>& account,
               const std::function<void(const Fact&)>& visit);
+  // The grants whose Credit facts scans report (none by default).
+  void set_credits(std::vector<CreditGrant> grants) { credits_ = std::move(grants); }
 
   // Calls `visit` for each fact of one usage record (its hour is the record's start hour): what the record
   // adds to a scan of its hour once committed.
@@ -86,10 +95,13 @@ class FactSource {
                           std::string_view region, std::string_view operation);
   const std::vector<Tag>* tags_of(const std::string& canonical, TimePoint at);
   Result<std::vector<Fact>> split_hour_facts(TimePoint hour, const std::optional<std::string>& account);
+  Status scan_usage(TimePoint since, TimePoint until, const std::optional<std::string>& account,
+                    const std::function<void(const Fact&)>& visit);
 
   ledger::Ledger& ledger_;
   const catalog::Catalog& catalog_;
   ActivationTimeline timeline_;
+  std::vector<CreditGrant> credits_;
   std::map<DimsKey, std::unique_ptr<FactDims>> dims_;
   std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>, const FactDims*> dims_by_keys_;
   std::map<std::pair<std::string, size_t>, std::unique_ptr<std::vector<Tag>>> tags_;  // (tag set, epoch)

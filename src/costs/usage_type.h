@@ -16,6 +16,7 @@ namespace tollgate::costs {
 inline constexpr std::string_view kServiceName = "Amazon Bedrock";  // SERVICE, product_servicename
 inline constexpr std::string_view kServiceCode = "AmazonBedrock";   // SERVICE_CODE, line_item_product_code
 inline constexpr std::string_view kRecordType = "Usage";            // RECORD_TYPE, line_item_line_item_type
+inline constexpr std::string_view kCreditRecordType = "Credit";     // the same, of a credit line item
 
 // The billing code of a Region as usage types begin with it: "USE1" for us-east-1, "EU" for eu-west-1.
 // A Region without a known code gives its own name in capitals.

@@ -224,6 +224,8 @@ json::object metrics_json(const std::vector<std::string>& metrics, const costs::
   for (const auto& m : metrics) {
     if (m == "UsageQuantity") {
       out[m] = json::object{{"Amount", std::to_string(amounts.usage_quantity)}, {"Unit", "N/A"}};
+    } else if (m == "NetUnblendedCost" || m == "NetAmortizedCost") {
+      out[m] = json::object{{"Amount", costs::format_usd(amounts.net_cost_nano_usd)}, {"Unit", "USD"}};
     } else {
       out[m] = json::object{{"Amount", costs::format_usd(amounts.cost_nano_usd)}, {"Unit", "USD"}};
     }
@@ -371,8 +373,20 @@ std::optional<TimePoint> parse_zoned_date_time(std::string_view text) {
 }  // namespace
 
 CostExplorer::CostExplorer(ledger::Ledger& ledger, costs::CostAllocationTags& tags, const catalog::Catalog& catalog,
-                           const Clock& clock, CostExplorerOptions options)
-    : ledger_(ledger), tags_(tags), catalog_(catalog), clock_(clock), options_(options) {}
+                           const Clock& clock, CostExplorerOptions options, costs::CreditStore* credits)
+    : ledger_(ledger), tags_(tags), catalog_(catalog), clock_(clock), options_(options), credits_(credits) {}
+
+Result<std::unique_ptr<costs::FactSource>> CostExplorer::fact_source(bool with_credits) {
+  auto timeline = tags_.timeline();
+  TOLLGATE_TRY(timeline);
+  auto source = std::make_unique<costs::FactSource>(ledger_, catalog_, std::move(timeline).value());
+  if (with_credits && credits_) {
+    auto grants = credits_->grants();
+    TOLLGATE_TRY(grants);
+    source->set_credits(std::move(grants).value());
+  }
+  return source;
+}
 
 Result<json::object> CostExplorer::get_cost_and_usage(const json::object& request,
                                                       const std::optional<std::string>& account, bool with_resources) {
@@ -391,11 +405,10 @@ Result<json::object> CostExplorer::get_cost_and_usage(const json::object& reques
   auto offset = page_offset(request, "NextPageToken");
   TOLLGATE_TRY(offset);
 
-  auto timeline = tags_.timeline();
-  TOLLGATE_TRY(timeline);
-  costs::FactSource source(ledger_, catalog_, std::move(timeline).value());
+  auto source = fact_source(true);
+  TOLLGATE_TRY(source);
   costs::CostQuery query{period->start, period->end, *granularity, std::move(filter).value(), *group_by, account};
-  auto periods = costs::run_cost_query(source, query);
+  auto periods = costs::run_cost_query(**source, query);
   TOLLGATE_TRY(periods);
 
   const TimePoint now = clock_.now();
@@ -468,10 +481,9 @@ Result<json::object> CostExplorer::get_dimension_values(const json::object& requ
   }
   auto filter = parse_filter(request, false, true);
   TOLLGATE_TRY(filter);
-  auto timeline = tags_.timeline();
-  TOLLGATE_TRY(timeline);
-  costs::FactSource source(ledger_, catalog_, std::move(timeline).value());
-  auto totals = totals_by(source, *period, account, std::move(filter).value(), GroupKey{false, *dimension, ""});
+  auto source = fact_source(true);
+  TOLLGATE_TRY(source);
+  auto totals = totals_by(**source, *period, account, std::move(filter).value(), GroupKey{false, *dimension, ""});
   TOLLGATE_TRY(totals);
   auto page = page_of_values(std::move(totals).value(), request);
   TOLLGATE_TRY(page);

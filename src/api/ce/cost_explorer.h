@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -18,6 +19,8 @@
 #include "catalog/catalog.h"
 #include "core/clock.h"
 #include "costs/cost_allocation_tags.h"
+#include "costs/credits.h"
+#include "costs/facts.h"
 #include "ledger/ledger.h"
 
 namespace tollgate::api::ce {
@@ -29,8 +32,9 @@ struct CostExplorerOptions {
 
 class CostExplorer {
  public:
+  // With `credits`, GetCostAndUsage and GetDimensionValues apply them (NetUnblendedCost, RECORD_TYPE Credit).
   CostExplorer(ledger::Ledger& ledger, costs::CostAllocationTags& tags, const catalog::Catalog& catalog,
-               const Clock& clock, CostExplorerOptions options = {});
+               const Clock& clock, CostExplorerOptions options = {}, costs::CreditStore* credits = nullptr);
 
   // Each takes the request's JSON and answers the response's JSON. `account`: only this account's usage
   // (the caller's); nullopt: every account (the CLI).
@@ -52,12 +56,15 @@ class CostExplorer {
  private:
   // Records the tag keys the ledger's usage carried as known keys; returns each key's last hour of use.
   Result<std::map<std::string, TimePoint>> note_keys_from_usage();
+  // A fact source over the ledger with the current tag timeline and, if asked, the credits.
+  Result<std::unique_ptr<costs::FactSource>> fact_source(bool with_credits);
 
   ledger::Ledger& ledger_;
   costs::CostAllocationTags& tags_;
   const catalog::Catalog& catalog_;
   const Clock& clock_;
   CostExplorerOptions options_;
+  costs::CreditStore* credits_;
 };
 
 }  // namespace tollgate::api::ce
