@@ -1,8 +1,7 @@
 // The bedrock-runtime pipeline through the Gateway with a scripted provider and
 // a real (in-memory) ledger: resolution, metering, pricing, commit, framing.
-#include <gtest/gtest.h>
-
 #include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
 
 #include "api/bedrock/control_plane.h"
 #include "api/runtime/runtime_api.h"

@@ -99,7 +99,8 @@ size_t AlertDelivery::deliver(const std::vector<AlertForSubscriber>& alerts) {
                              {"X-Tollgate-Attempt", std::to_string(attempt.number)}};
           if (!options_.secret.empty()) {
             request.headers.push_back(
-                {"X-Tollgate-Signature", "sha256=" + auth::sigv4::hex_encode(auth::sigv4::hmac_sha256(options_.secret, alert.body))});
+                {"X-Tollgate-Signature",
+                 "sha256=" + auth::sigv4::hex_encode(auth::sigv4::hmac_sha256(options_.secret, alert.body))});
           }
           Result<http::ClientResponse> response = co_await client_->request(std::move(request));
           attempt.status = response.ok() ? response->status : 0;

@@ -48,7 +48,8 @@ size_t BudgetNotifier::run_once() {
     log << body << "\n";
     for (const auto& s : alert.subscribers) {
       deliveries.push_back({alert.account_id, alert.budget_name, body,
-                            std::string(s.at("SubscriptionType").as_string()), std::string(s.at("Address").as_string())});
+                            std::string(s.at("SubscriptionType").as_string()),
+                            std::string(s.at("Address").as_string())});
     }
     spdlog::info("budget '{}' of account {}: {} notification at {} {} crossed (actual spend {} USD)", alert.budget_name,
                  alert.account_id, std::string(alert.notification.at("NotificationType").as_string()),

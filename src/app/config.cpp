@@ -1,12 +1,11 @@
 #include "app/config.h"
 
-#include "app/credits_command.h"
-
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cstdlib>
 
+#include "app/credits_command.h"
 #include "core/error.h"
 
 namespace tollgate::app {
@@ -202,11 +201,28 @@ Config load_config(const std::string& path) {
   Config c = default_config();
   if (root.IsNull()) return c;
   if (!root.IsMap()) throw StartupError(path + ": the configuration must be a YAML mapping");
-  check_known_keys(
-      path, root,
-      {"listen", "data_dir", "default_region", "principals", "api_keys", "io_threads", "max_header_bytes",
-       "control_plane_body_bytes", "runtime_body_bytes", "idle_timeout_ms", "body_timeout_ms", "shutdown_grace_ms",
-       "log_level", "ledger", "providers", "simulator", "prices", "cost_explorer", "exports", "budgets", "credits"});
+  check_known_keys(path, root,
+                   {"listen",
+                    "data_dir",
+                    "default_region",
+                    "principals",
+                    "api_keys",
+                    "io_threads",
+                    "max_header_bytes",
+                    "control_plane_body_bytes",
+                    "runtime_body_bytes",
+                    "idle_timeout_ms",
+                    "body_timeout_ms",
+                    "shutdown_grace_ms",
+                    "log_level",
+                    "ledger",
+                    "providers",
+                    "simulator",
+                    "prices",
+                    "cost_explorer",
+                    "exports",
+                    "budgets",
+                    "credits"});
   if (root["listen"]) apply_listen(c, scalar<std::string>(path, root["listen"], "listen"));
   if (root["data_dir"]) c.data_dir = scalar<std::string>(path, root["data_dir"], "data_dir");
   if (root["default_region"]) c.default_region = scalar<std::string>(path, root["default_region"], "default_region");

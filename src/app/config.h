@@ -25,7 +25,7 @@ inline constexpr char kDefaultAccountId[] = "123456789012";
 // Bedrock (see doc/configuration.md). The simulator serves everything else.
 struct ProviderConfig {
   std::string name;
-  std::string type;  // "openai" | "bedrock" | "simulator"
+  std::string type;                          // "openai" | "bedrock" | "simulator"
   std::vector<std::string> models = {"*"};   // Bedrock model ids it serves ("*", "prefix*", exact)
   std::vector<std::string> regions = {"*"};  // regions it serves
   // openai
@@ -33,7 +33,7 @@ struct ProviderConfig {
   std::string api_key;         // may be empty
   std::string upstream_model;  // model name upstream; empty = the Bedrock model id
   // bedrock
-  std::string endpoint;  // empty = https://bedrock-runtime.REGION.amazonaws.com
+  std::string endpoint;                                         // empty = https://bedrock-runtime.REGION.amazonaws.com
   std::string access_key_id, secret_access_key, session_token;  // empty = the standard AWS environment variables
   bool verify_tls = true;
   std::chrono::milliseconds timeout{120'000};
@@ -79,7 +79,7 @@ struct Config {
   std::string listen_address = kDefaultAddress;
   uint16_t listen_port = kDefaultPort;
   std::string data_dir = kDefaultDataDir;
-  std::string default_region = "us-east-1";  // the region of calls made with Bedrock API keys
+  std::string default_region = "us-east-1";           // the region of calls made with Bedrock API keys
   std::vector<auth::AccessKeyCredential> principals;  // empty in the file → the embedded default
   std::vector<auth::ApiKeyCredential> api_keys;
   size_t io_threads = 0;  // 0 = one per core less one (at least one)
@@ -90,7 +90,7 @@ struct Config {
   ExportsConfig exports;
   BudgetsConfig budgets;
   std::vector<costs::CreditGrant> credits;  // `credits:` (doc/costs.md, "Credits"), upserted at start-up
-  bool ledger_fsync = false;  // fsync every group commit (power-loss safe) instead of WAL's crash safety
+  bool ledger_fsync = false;                // fsync every group commit (power-loss safe) instead of WAL's crash safety
   std::vector<ProviderConfig> providers;
   SimulatorConfig simulator;
   std::vector<PriceConfig> prices;

@@ -52,7 +52,8 @@ costs::CreditGrant parse_credit(const CreditText& text, TimePoint granted_at, co
   }
   grant.start = *start;
   grant.expiry = *expiry;
-  if (auto checked = costs::check_grant(grant); !checked.ok()) throw StartupError(where + ": " + checked.error().message());
+  if (auto checked = costs::check_grant(grant); !checked.ok())
+    throw StartupError(where + ": " + checked.error().message());
   return grant;
 }
 

@@ -15,9 +15,9 @@ namespace tollgate::app {
 struct CreditText {
   std::string id;
   std::string account;
-  std::string amount;  // USD, e.g. "100" or "12.50"
-  std::string start;   // YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ
-  std::string expiry;  // the same; the credit applies to usage before it
+  std::string amount;                 // USD, e.g. "100" or "12.50"
+  std::string start;                  // YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ
+  std::string expiry;                 // the same; the credit applies to usage before it
   std::vector<std::string> services;  // eligible SERVICE names; none: every service
   std::string description;
 };

@@ -141,7 +141,8 @@ int main(int argc, char** argv) {
                        "Comma-separated tag keys to activate as cost-allocation tags from --from");
 
   tollgate::app::CreditsOptions credit_options;
-  auto* credits = app.add_subcommand("credits", "Grant, list and revoke credits (applied to usage as AWS applies them).");
+  auto* credits =
+      app.add_subcommand("credits", "Grant, list and revoke credits (applied to usage as AWS applies them).");
   credits->require_subcommand(1);
   credits->footer(
       "A credit pays for an account's eligible usage in [start, expiry): soonest expiry first, then the credit\n"

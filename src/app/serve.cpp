@@ -14,9 +14,9 @@
 #include "app/providers.h"
 #include "app/scheduled_exports.h"
 #include "auth/authenticator.h"
-#include "catalog/catalog.h"
 #include "budgets/budget_store.h"
 #include "budgets/enforcer.h"
+#include "catalog/catalog.h"
 #include "costs/cost_allocation_tags.h"
 #include "http/server.h"
 #include "ledger/sqlite/sqlite_ledger.h"
@@ -93,8 +93,7 @@ int serve(const Config& config) {
     }
   }
   api::ce::CostExplorer cost_explorer(ledger, *cost_allocation_tags, catalog, clock,
-                                      {config.cost_explorer_page_size, config.control_plane_body_bytes},
-                                      credits.get());
+                                      {config.cost_explorer_page_size, config.control_plane_body_bytes}, credits.get());
 
   auto budget_store = budgets::BudgetStore::open((data_dir / "billing.db").string());
   budgets::Enforcer enforcer(ledger, catalog, *cost_allocation_tags, clock);
@@ -140,9 +139,8 @@ int serve(const Config& config) {
                                 config.budgets.delivery_log.empty() ? (data_dir / "budget-deliveries.log").string()
                                                                     : config.budgets.delivery_log};
   BudgetNotifier notifier(budgets_api,
-                          config.budgets.notification_log.empty()
-                              ? (data_dir / "budget-notifications.log").string()
-                              : config.budgets.notification_log,
+                          config.budgets.notification_log.empty() ? (data_dir / "budget-notifications.log").string()
+                                                                  : config.budgets.notification_log,
                           config.budgets.evaluate_interval, std::move(delivery), clock);
   notifier.start();
   http::Server server(options, gateway);

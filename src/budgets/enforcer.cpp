@@ -93,12 +93,11 @@ Status Enforcer::count_spend(State& state, TimePoint now) {
   const TimePoint rollup_end = std::clamp(cut, period.start, period.end);
   const auto& filter = state.budget.filter;
   if (period.start < rollup_end) {
-    TOLLGATE_TRY(facts_->scan(hour_of(period.start), rollup_end, state.budget.account_id,
-                              [&](const costs::Fact& fact) {
-                                if (period.contains(fact.hour) && (!filter || filter->matches(fact))) {
-                                  state.spent += fact.cost_nano_usd;
-                                }
-                              }));
+    TOLLGATE_TRY(facts_->scan(hour_of(period.start), rollup_end, state.budget.account_id, [&](const costs::Fact& fact) {
+      if (period.contains(fact.hour) && (!filter || filter->matches(fact))) {
+        state.spent += fact.cost_nano_usd;
+      }
+    }));
   }
   if (rollup_end < period.end) {
     ledger::UsageQuery query;
@@ -178,16 +177,17 @@ Error Enforcer::refusal(const State& state, int64_t worst_case, bool only_reserv
   const BlockingBudget& b = state.budget;
   std::string message = "Budget '" + b.name + "' ";
   message += only_reservations ? "cannot fit this request now" : "blocks this request";
-  message += ": its limit is " + usd(b.limit_nano_usd) + " per " + b.time_unit + " period, " + usd(state.spent) +
-             " is spent";
+  message +=
+      ": its limit is " + usd(b.limit_nano_usd) + " per " + b.time_unit + " period, " + usd(state.spent) + " is spent";
   if (state.reserved > 0) message += " and " + usd(state.reserved) + " is reserved by requests in flight";
   message += ", and this request may cost up to " + usd(worst_case) + ". ";
   if (only_reservations) message += "Retry when the requests in flight finish. ";
   const bool last_period = b.period.unit == TimeUnit::Custom || state.period.end >= b.period.end;
-  message += last_period ? "The budget ends at " + format_date_time(b.period.end) + ", and blocks until then or "
-                                                                                    "until the budget is changed."
-                         : "The period resets at " + format_date_time(state.period.end) +
-                               " (or when the budget is changed).";
+  message += last_period
+                 ? "The budget ends at " + format_date_time(b.period.end) +
+                       ", and blocks until then or "
+                       "until the budget is changed."
+                 : "The period resets at " + format_date_time(state.period.end) + " (or when the budget is changed).";
   const bool throttle = only_reservations || b.mode == Enforcement::Throttle;
   return Error(throttle ? ErrorCode::Throttling : ErrorCode::AccessDenied, std::move(message));
 }

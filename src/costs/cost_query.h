@@ -68,9 +68,9 @@ struct CostQuery {
 };
 
 struct Amounts {
-  int64_t cost_nano_usd = 0;       // usage charges (UnblendedCost): credits left out
-  int64_t usage_quantity = 0;      // tokens
-  int64_t net_cost_nano_usd = 0;   // usage charges less the credits applied to them (NetUnblendedCost)
+  int64_t cost_nano_usd = 0;      // usage charges (UnblendedCost): credits left out
+  int64_t usage_quantity = 0;     // tokens
+  int64_t net_cost_nano_usd = 0;  // usage charges less the credits applied to them (NetUnblendedCost)
   Amounts& operator+=(const Amounts& other) {
     cost_nano_usd += other.cost_nano_usd;
     usage_quantity += other.usage_quantity;

@@ -256,8 +256,8 @@ TEST_F(CostQueryTest, FiltersAndTwoGroupsAndHourlyPeriods) {
 
 CreditGrant grant(std::string id, int64_t amount, std::string_view start, std::string_view expiry,
                   std::vector<std::string> services = {}, std::string_view granted = "2026-10-01T00:00:00Z") {
-  return CreditGrant{std::move(id), "123456789012", "", amount, at(start), at(expiry), std::move(services),
-                     at(granted)};
+  return CreditGrant{std::move(id), "123456789012",      "",         amount, at(start),
+                     at(expiry),    std::move(services), at(granted)};
 }
 
 TEST(Credits, GrantsAreCheckedStoredAndRevoked) {

@@ -67,18 +67,18 @@ bool charged_before(const Fact& a, const Fact& b) {
                     f.dims->operation, f.usage_type());
   };
   if (key(a) != key(b)) return key(a) < key(b);
-  return std::lexicographical_compare(a.tags->begin(), a.tags->end(), b.tags->begin(), b.tags->end(),
-                                      [](const Tag& x, const Tag& y) {
-                                        return std::tie(x.key, x.value) < std::tie(y.key, y.value);
-                                      });
+  return std::lexicographical_compare(
+      a.tags->begin(), a.tags->end(), b.tags->begin(), b.tags->end(),
+      [](const Tag& x, const Tag& y) { return std::tie(x.key, x.value) < std::tie(y.key, y.value); });
 }
 
 }  // namespace
 
 Status check_grant(const CreditGrant& g) {
   auto invalid = [](std::string message) { return Error(ErrorCode::InvalidParameter, std::move(message)); };
-  if (g.id.empty() || g.id.size() > 64 ||
-      !std::all_of(g.id.begin(), g.id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; })) {
+  if (g.id.empty() || g.id.size() > 64 || !std::all_of(g.id.begin(), g.id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      })) {
     return invalid("A credit's id is 1 to 64 letters, digits, '.', '_' or '-'; '" + g.id + "' is not.");
   }
   if (g.account_id.size() != 12 || !std::all_of(g.account_id.begin(), g.account_id.end(), ::isdigit)) {
@@ -101,7 +101,8 @@ CreditStore::~CreditStore() = default;
 
 std::unique_ptr<CreditStore> CreditStore::open(const std::string& path, bool read_only) {
   if (read_only) {
-    if (path != ":memory:" && !std::filesystem::exists(path)) return std::unique_ptr<CreditStore>(new CreditStore(nullptr));
+    if (path != ":memory:" && !std::filesystem::exists(path))
+      return std::unique_ptr<CreditStore>(new CreditStore(nullptr));
     DatabaseOptions options;
     options.read_only = true;
     auto db = std::make_unique<Database>(path, options);
@@ -156,9 +157,8 @@ Result<std::vector<CreditGrant>> CreditStore::grants() {
     auto row = stmt->step();
     if (!row.ok()) return std::move(row).error();
     if (!*row) break;
-    out.push_back(CreditGrant{stmt->text(0), stmt->text(1), stmt->text(2), stmt->integer(3),
-                              from_ms(stmt->integer(4)), from_ms(stmt->integer(5)), split_lines(stmt->text(6)),
-                              from_ms(stmt->integer(7))});
+    out.push_back(CreditGrant{stmt->text(0), stmt->text(1), stmt->text(2), stmt->integer(3), from_ms(stmt->integer(4)),
+                              from_ms(stmt->integer(5)), split_lines(stmt->text(6)), from_ms(stmt->integer(7))});
   }
   return out;
 }

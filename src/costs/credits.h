@@ -79,7 +79,7 @@ class CreditAllocator {
 
  private:
   const std::vector<CreditGrant>& grants_;
-  std::vector<size_t> order_;      // indices into grants_, in the order they apply
+  std::vector<size_t> order_;       // indices into grants_, in the order they apply
   std::vector<int64_t> remaining_;  // by index into grants_
 };
 

@@ -261,8 +261,8 @@ std::string cur_line(const RowText& r) {
   for (const auto& tag : r.tags) tags.emplace_back(cur_tag_column(tag.key), tag.value);
   const std::string resource_tags = json_object(tags);
   const std::string id =
-      fmt::format("{:016x}", fnv1a(r.start + d.account_id + d.resource_id + r.usage_type + d.operation +
-                                   resource_tags + (r.credit ? "credit:" + r.credit->id : std::string())));
+      fmt::format("{:016x}", fnv1a(r.start + d.account_id + d.resource_id + r.usage_type + d.operation + resource_tags +
+                                   (r.credit ? "credit:" + r.credit->id : std::string())));
   const std::string product = json_object({{"product_name", std::string(kServiceName)},
                                            {"servicename", std::string(kServiceName)},
                                            {"model", d.model_name},
@@ -327,63 +327,64 @@ std::string focus_line(const RowText& r) {
   const std::string resource_name = d.resource_id.substr(d.resource_id.rfind('/') + 1);
   std::string meter(token_words(r.token_type));
   meter[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(meter[0])));
-  const std::string_view values[] = {"",      // AvailabilityZone
-                                     r.cost,  // BilledCost
-                                     d.account_id,
-                                     d.account_id,
-                                     "",     // BillingAccountId, Name, Type
-                                     "USD",  // BillingCurrency
-                                     r.period_end,
-                                     r.period_start,
-                                     "",
-                                     "",  // CapacityReservationId, Status
-                                     r.record_type(),
-                                     "",
-                                     r.description,
-                                     r.credit ? "One-Time" : "Usage-Based",  // ChargeCategory, Class, Description, Frequency
-                                     r.end,
-                                     r.start,  // ChargePeriodEnd, ChargePeriodStart
-                                     "",
-                                     "",
-                                     "",
-                                     "",
-                                     "",
-                                     "",
-                                     "",  // CommitmentDiscount*
-                                     r.credit ? "" : r.tokens,
-                                     r.credit ? "" : "Tokens",  // ConsumedQuantity, ConsumedUnit
-                                     r.cost,
-                                     r.rate,  // ContractedCost, ContractedUnitPrice
-                                     r.cost,  // EffectiveCost
-                                     "",
-                                     kIssuer,  // InvoiceId, InvoiceIssuerName
-                                     r.cost,
-                                     r.rate,  // ListCost, ListUnitPrice
-                                     "Standard",
-                                     "USD",
-                                     r.rate,
-                                     r.cost,
-                                     r.rate,  // PricingCategory, PricingCurrency, ...UnitPrice, ...Cost, ...
-                                     r.credit ? "" : r.tokens,
-                                     r.credit ? "" : "Tokens",  // PricingQuantity, PricingUnit
-                                     kIssuer,
-                                     d.model_provider,  // ProviderName, PublisherName
-                                     d.billing_region,
-                                     "",  // RegionId, RegionName
-                                     r.resource_id(),
-                                     r.credit ? "" : resource_name,
-                                     r.credit ? "" : resource_type(d),
-                                     "AI and Machine Learning",
-                                     kServiceName,
-                                     "Generative AI",
-                                     r.sku,
-                                     meter,
-                                     "",
-                                     "",  // SkuId, SkuMeter, SkuPriceDetails, SkuPriceId
-                                     d.account_id,
-                                     d.account_id,
-                                     "",  // SubAccountId, Name, Type
-                                     tags_json};
+  const std::string_view values[] = {
+      "",      // AvailabilityZone
+      r.cost,  // BilledCost
+      d.account_id,
+      d.account_id,
+      "",     // BillingAccountId, Name, Type
+      "USD",  // BillingCurrency
+      r.period_end,
+      r.period_start,
+      "",
+      "",  // CapacityReservationId, Status
+      r.record_type(),
+      "",
+      r.description,
+      r.credit ? "One-Time" : "Usage-Based",  // ChargeCategory, Class, Description, Frequency
+      r.end,
+      r.start,  // ChargePeriodEnd, ChargePeriodStart
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",
+      "",  // CommitmentDiscount*
+      r.credit ? std::string_view() : std::string_view(r.tokens),
+      r.credit ? std::string_view() : std::string_view("Tokens"),  // ConsumedQuantity, ConsumedUnit
+      r.cost,
+      r.rate,  // ContractedCost, ContractedUnitPrice
+      r.cost,  // EffectiveCost
+      "",
+      kIssuer,  // InvoiceId, InvoiceIssuerName
+      r.cost,
+      r.rate,  // ListCost, ListUnitPrice
+      "Standard",
+      "USD",
+      r.rate,
+      r.cost,
+      r.rate,  // PricingCategory, PricingCurrency, ...UnitPrice, ...Cost, ...
+      r.credit ? std::string_view() : std::string_view(r.tokens),
+      r.credit ? std::string_view() : std::string_view("Tokens"),  // PricingQuantity, PricingUnit
+      kIssuer,
+      d.model_provider,  // ProviderName, PublisherName
+      d.billing_region,
+      "",  // RegionId, RegionName
+      r.resource_id(),
+      r.credit ? std::string_view() : std::string_view(resource_name),
+      r.credit ? std::string_view() : resource_type(d),
+      "AI and Machine Learning",
+      kServiceName,
+      "Generative AI",
+      r.sku,
+      meter,
+      "",
+      "",  // SkuId, SkuMeter, SkuPriceDetails, SkuPriceId
+      d.account_id,
+      d.account_id,
+      "",  // SubAccountId, Name, Type
+      tags_json};
   static_assert(std::size(values) == 57);
   return csv_line(values);
 }

@@ -65,7 +65,9 @@ struct FactKey {
 struct FactKeyHash {
   size_t operator()(const FactKey& k) const {
     return ((std::hash<const void*>()(k.dims) * 31 + std::hash<const void*>()(k.tags)) * 31 +
-            static_cast<size_t>(k.token_type)) * 31 + std::hash<const void*>()(k.credit);
+            static_cast<size_t>(k.token_type)) *
+               31 +
+           std::hash<const void*>()(k.credit);
   }
 };
 inline FactKey key_of(const Fact& fact) { return FactKey{fact.dims, fact.tags, fact.token_type, fact.credit}; }

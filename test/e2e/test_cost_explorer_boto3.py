@@ -282,8 +282,9 @@ class CostExplorer(unittest.TestCase):
         self.assertIn("(untagged)", table)
         self.assertIn("USE1-Claude3Haiku-output-tokens", table)
         rows = self.tollgate("costs", *args, "--format", "csv").splitlines()
-        self.assertEqual(rows[0], "period_start,period_end,team,USAGE_TYPE,cost_usd,usage_quantity")
+        self.assertEqual(rows[0], "period_start,period_end,team,USAGE_TYPE,gross_usd,credits_usd,net_usd,usage_quantity")
         self.assertEqual(sum(nano(r.split(",")[4]) for r in rows[1:]), self.total())
+        self.assertEqual({r.split(",")[5] for r in rows[1:]}, {"0"}, "no credits granted")
         bad = subprocess.run([binary_path(), "costs", "--data", str(self.gateway.data_dir), "--filter", "TAG:team"],
                              capture_output=True, text=True)
         self.assertEqual(bad.returncode, 2)
@@ -423,6 +424,106 @@ class Forecast(unittest.TestCase):
         with self.assertRaises(ClientError) as caught:
             self.forecast(3, Granularity="HOURLY")
         self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationException")
+
+
+class Credits(unittest.TestCase):
+    """A credit from the configuration and one granted with the CLI, applied as AWS applies them."""
+
+    @classmethod
+    def setUpClass(cls):
+        first = today().replace(day=1)
+        cls.next_first = (first + dt.timedelta(days=32)).replace(day=1)
+        cls.period = {"Start": first.isoformat(), "End": cls.next_first.isoformat()}
+        cls.gateway = Gateway(config=(
+            "credits:\n"
+            "  - id: promo\n"
+            "    account: '123456789012'\n"
+            "    amount: '0.00002'\n"
+            f"    start: {first.isoformat()}\n"
+            f"    expiry: {cls.next_first.isoformat()}\n"
+            "    services: [Amazon Bedrock]\n"
+            "    description: Promotional credit\n")).start()
+        cls.runtime = client("bedrock-runtime", cls.gateway.endpoint)
+        cls.ce = client("ce", cls.gateway.endpoint)
+        cls.gross = 0
+        for i in range(4):  # about 4 × 0.00001 USD: more than the credit
+            response = cls.runtime.converse(modelId=HAIKU_ARN, messages=[{"role": "user", "content": [
+                {"text": f"question {i}: how long is a piece of string?"}]}])
+            cls.gross += nano(response["ResponseMetadata"]["HTTPHeaders"]["x-tollgate-cost-usd"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gateway.stop_and_close()
+
+    def tollgate(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([binary_path(), *args, "--data", str(self.gateway.data_dir)], check=check,
+                              capture_output=True, text=True)
+
+    def by_record_type(self) -> dict[str, tuple[int, int]]:
+        response = self.ce.get_cost_and_usage(TimePeriod=self.period, Granularity="MONTHLY",
+                                              Metrics=["UnblendedCost", "NetUnblendedCost"],
+                                              GroupBy=[{"Type": "DIMENSION", "Key": "RECORD_TYPE"}])
+        return {g["Keys"][0]: (nano(g["Metrics"]["UnblendedCost"]["Amount"]),
+                               nano(g["Metrics"]["NetUnblendedCost"]["Amount"]))
+                for g in response["ResultsByTime"][0]["Groups"]}
+
+    def test_a_credit_shows_as_net_unblended_cost_credit_line_items_and_in_the_cli(self):
+        promo = 20_000  # nano-USD
+        self.assertGreater(self.gross, promo)
+        self.assertEqual(self.by_record_type(), {"Usage": (self.gross, self.gross), "Credit": (0, -promo)})
+        listed = json.loads(self.tollgate("credits", "list", "--format", "json").stdout)["credits"]
+        self.assertEqual([(c["id"], c["usedUsd"], c["remainingUsd"]) for c in listed], [("promo", "0.00002", "0")])
+
+        # tollgate costs: gross, credits, net.
+        rows = self.tollgate("costs", "--from", self.period["Start"], "--to", self.period["End"],
+                             "--format", "csv").stdout.splitlines()
+        self.assertEqual(rows[0], "period_start,period_end,gross_usd,credits_usd,net_usd,usage_quantity")
+        gross, credits, net = (nano(x) for x in rows[1].split(",")[2:5])
+        self.assertEqual((gross, credits, net), (self.gross, -promo, self.gross - promo))
+
+        # The CUR and FOCUS exports: Credit rows beside the usage, summing to the same amounts.
+        month = today().strftime("%Y-%m")
+        with tempfile.TemporaryDirectory() as out:
+            for fmt, type_column, cost_column in (("cur", "line_item_line_item_type", "line_item_unblended_cost"),
+                                                  ("focus", "ChargeCategory", "BilledCost")):
+                self.tollgate("export", fmt, "--month", month, "--out", out)
+                folder = os.path.join(out, "cur2" if fmt == "cur" else "focus1.2", month)
+                sums: dict[str, int] = {}
+                descriptions = set()
+                with open(os.path.join(folder, "manifest.json")) as f:
+                    manifest = json.load(f)
+                for part in manifest["files"]:
+                    with gzip.open(os.path.join(folder, part["path"]), "rt", newline="") as f:
+                        for row in csv.DictReader(f):
+                            sums[row[type_column]] = sums.get(row[type_column], 0) + nano(row[cost_column])
+                            if row[type_column] == "Credit":
+                                descriptions.add(row["line_item_line_item_description" if fmt == "cur"
+                                                     else "ChargeDescription"].split(" for ")[0])
+                self.assertEqual(sums, {"Usage": self.gross, "Credit": -promo}, fmt)
+                self.assertEqual(descriptions, {"Promotional credit (credit promo)"}, fmt)
+
+    def test_zz_a_credit_granted_with_the_cli_applies_at_once_and_bad_grants_are_refused(self):
+        granted = self.tollgate("credits", "grant", "--id", "top-up", "--account", "123456789012", "--amount", "1",
+                                "--start", self.period["Start"], "--expiry", self.next_first.isoformat())
+        self.assertIn("granted credit top-up: 1 USD", granted.stdout)
+        self.assertEqual(self.by_record_type(), {"Usage": (self.gross, self.gross), "Credit": (0, -self.gross)},
+                         "the second credit pays the rest")
+        for args, message in ((["--amount", "-5"], "amount"), (["--amount", "ten"], "amount"),
+                              (["--expiry", self.period["Start"]], "before the expiry")):
+            options = {"--id": "bad", "--account": "123456789012", "--amount": "1", "--start": self.period["Start"],
+                       "--expiry": self.next_first.isoformat()}
+            options.update(dict(zip(args[::2], args[1::2])))
+            bad = self.tollgate("credits", "grant", *[x for kv in options.items() for x in kv], check=False)
+            self.assertEqual(bad.returncode, 2, bad.stderr)
+            self.assertIn(message, bad.stderr)
+        duplicate = self.tollgate("credits", "grant", "--id", "top-up", "--account", "123456789012", "--amount", "1",
+                                  "--start", self.period["Start"], "--expiry", self.next_first.isoformat(), check=False)
+        self.assertEqual(duplicate.returncode, 2)
+        self.assertIn("exists", duplicate.stderr)
+        listed = json.loads(self.tollgate("credits", "list", "--format", "json").stdout)["credits"]
+        self.assertEqual([c["id"] for c in listed], ["promo", "top-up"])
+        self.tollgate("credits", "revoke", "--id", "top-up")
+        self.assertEqual(self.by_record_type()["Credit"], (0, -20_000))
 
 
 if __name__ == "__main__":

@@ -321,9 +321,10 @@ Result<json::object> checked_subscriber(const json::value& value) {
   }
   if (*type == "SNS" && !a.starts_with("arn:aws:sns:") && !a.starts_with("http://") && !a.starts_with("https://") &&
       !(a.starts_with("file:///") && a.size() > 8)) {
-    return invalid("An SNS subscriber's Address is an SNS topic ARN, a webhook URL (http:// or https://, which "
-                   "tollgate POSTs the alert to) or a file:///absolute/path (which tollgate appends the alert to); '" +
-                   *address + "' is none of these.");
+    return invalid(
+        "An SNS subscriber's Address is an SNS topic ARN, a webhook URL (http:// or https://, which "
+        "tollgate POSTs the alert to) or a file:///absolute/path (which tollgate appends the alert to); '" +
+        *address + "' is none of these.");
   }
   return json::object{{"SubscriptionType", *type}, {"Address", *address}};
 }
@@ -408,7 +409,6 @@ Result<size_t> max_results(const json::object& request, size_t fallback) {
   return static_cast<size_t>(**value);
 }
 
-
 // ResourceTags: at most 200 {Key, Value}, keys 1–128 characters without the reserved aws: prefix, values
 // at most 256; tollgate:enforcement, if present, is block or throttle.
 Result<json::array> checked_resource_tags(const json::value& value) {
@@ -419,7 +419,8 @@ Result<json::array> checked_resource_tags(const json::value& value) {
     const json::object* t = tag.if_object();
     const json::value* key = t ? t->if_contains("Key") : nullptr;
     const json::value* v = t ? t->if_contains("Value") : nullptr;
-    if (!key || !key->is_string() || !v || !v->is_string()) return invalid("Each resource tag needs a Key and a Value.");
+    if (!key || !key->is_string() || !v || !v->is_string())
+      return invalid("Each resource tag needs a Key and a Value.");
     const std::string_view k = key->get_string();
     if (k.empty() || k.size() > 128) return invalid("A resource tag key has 1 to 128 characters.");
     if (k.starts_with("aws:")) return invalid("Resource tag keys starting with aws: are reserved for AWS.");
@@ -427,8 +428,8 @@ Result<json::array> checked_resource_tags(const json::value& value) {
     if (k == tollgate::budgets::kEnforcementTag && !tollgate::budgets::parse_enforcement(v->get_string())) {
       return invalid("The tag " + std::string(tollgate::budgets::kEnforcementTag) +
                      " is block (refuse requests that would cross the limit with AccessDeniedException) or "
-                     "throttle (refuse them with ThrottlingException); '" + std::string(v->get_string()) +
-                     "' is neither.");
+                     "throttle (refuse them with ThrottlingException); '" +
+                     std::string(v->get_string()) + "' is neither.");
     }
   }
   return value.as_array();
@@ -447,8 +448,8 @@ Result<std::pair<std::string, std::string>> budget_of_arn(const json::object& re
   constexpr std::string_view kPrefix = "arn:aws:budgets::";
   const std::string_view text = *arn;
   const size_t colon = text.find(':', kPrefix.size());
-  if (!text.starts_with(kPrefix) || colon == std::string_view::npos ||
-      text.substr(colon + 1, 7) != "budget/" || text.size() == colon + 8) {
+  if (!text.starts_with(kPrefix) || colon == std::string_view::npos || text.substr(colon + 1, 7) != "budget/" ||
+      text.size() == colon + 8) {
     return invalid("ResourceARN '" + *arn + "' is not a budget's ARN: arn:aws:budgets::<account>:budget/<name>.");
   }
   std::string account(text.substr(kPrefix.size(), colon - kPrefix.size()));
@@ -1004,7 +1005,8 @@ Result<json::object> BudgetsApi::untag_resource(const json::object& request, con
   TOLLGATE_TRY(key);
   const json::value* keys = member(request, "ResourceTagKeys");
   if (!keys || !keys->is_array() || keys->as_array().size() > kMaxResourceTags ||
-      !std::all_of(keys->as_array().begin(), keys->as_array().end(), [](const json::value& k) { return k.is_string(); })) {
+      !std::all_of(keys->as_array().begin(), keys->as_array().end(),
+                   [](const json::value& k) { return k.is_string(); })) {
     return invalid("ResourceTagKeys must be a list of at most 200 tag keys.");
   }
   TOLLGATE_TRY(change(key->first, key->second, [&](json::object& document) -> Status {

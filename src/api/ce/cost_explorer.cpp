@@ -52,7 +52,6 @@ std::string join(const std::array<std::string_view, N>& items) {
   return out;
 }
 
-
 const json::value* member(const json::object& obj, std::string_view field) {
   const auto* v = obj.if_contains(field);
   return (v && !v->is_null()) ? v : nullptr;

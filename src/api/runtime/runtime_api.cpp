@@ -27,13 +27,18 @@ bool reached_model(const Error& error) {
 // The in-stream exception member of the operation's event union for `error`.
 std::string exception_member(InvokeOp op, const Error& error) {
   switch (error.code()) {
-    case ErrorCode::Validation: return "validationException";
-    case ErrorCode::Throttling: return "throttlingException";
-    case ErrorCode::ServiceUnavailable: return "serviceUnavailableException";
-    case ErrorCode::ModelStreamError: return "modelStreamErrorException";
+    case ErrorCode::Validation:
+      return "validationException";
+    case ErrorCode::Throttling:
+      return "throttlingException";
+    case ErrorCode::ServiceUnavailable:
+      return "serviceUnavailableException";
+    case ErrorCode::ModelStreamError:
+      return "modelStreamErrorException";
     case ErrorCode::ModelTimeout:
       return op == InvokeOp::InvokeModelWithResponseStream ? "modelTimeoutException" : "modelStreamErrorException";
-    default: return "internalServerException";
+    default:
+      return "internalServerException";
   }
 }
 
@@ -142,8 +147,8 @@ Result<Runtime::Prepared> Runtime::prepare(InvokeOp op, const Call& call) const 
   const std::string& region = p.target.regions.front();
   p.provider = deps_.providers.find(p.target.model_id, region);
   if (!p.provider) {
-    return Error(ErrorCode::InternalServer, "No provider is configured for model " + p.target.model_id +
-                                                " in region " + region + ".",
+    return Error(ErrorCode::InternalServer,
+                 "No provider is configured for model " + p.target.model_id + " in region " + region + ".",
                  "no provider rule matches and no fallback is set");
   }
   auto& inv = p.invocation;
@@ -183,8 +188,8 @@ ledger::UsageRecord Runtime::record_for(const Prepared& p, const Call& call, con
 
 Task<ledger::TokenCounts> Runtime::worst_case_tokens(const Prepared& p) {
   ledger::TokenCounts worst;
-  worst.output = max_output_tokens(requested_max_tokens(p.invocation.body), p.target.model_id,
-                                   deps_.profiles.catalog());
+  worst.output =
+      max_output_tokens(requested_max_tokens(p.invocation.body), p.target.model_id, deps_.profiles.catalog());
   provider::Invocation count = p.invocation;
   count.operation = InvokeOp::CountTokens;
   count.body = count_tokens_body(p.invocation);
@@ -205,8 +210,8 @@ Task<Status> Runtime::admit(Prepared& p, const Call& call) {
   ledger::UsageRecord request = record_for(p, call, {}, ledger::UsageStatus::Success);
   if (deps_.enforcer->watches(request.account_id)) {
     request.tokens = co_await worst_case_tokens(p);
-    request.costs = worst_case_costs(
-        deps_.prices.find(request.model_id, request.billing_region, p.target.geography), request.tokens);
+    request.costs = worst_case_costs(deps_.prices.find(request.model_id, request.billing_region, p.target.geography),
+                                     request.tokens);
   }
   Result<tollgate::budgets::Admission> admitted = deps_.enforcer->admit(std::move(request));
   if (!admitted.ok()) co_return std::move(admitted).error();
@@ -223,8 +228,9 @@ Task<Status> Runtime::commit(Prepared& p, ledger::UsageRecord record) {
   };
   Status committed = co_await await_callback(std::move(append));
   if (!committed.ok()) {
-    co_return Error(ErrorCode::InternalServer, "The usage of this request could not be recorded, so its answer is "
-                                               "withheld; retry the request.",
+    co_return Error(ErrorCode::InternalServer,
+                    "The usage of this request could not be recorded, so its answer is "
+                    "withheld; retry the request.",
                     committed.error().detail().empty() ? committed.error().message() : committed.error().detail());
   }
   p.admission.settle(*shared);
@@ -359,7 +365,7 @@ void register_runtime(Gateway& gateway, const RuntimeDependencies& deps) {
     };
     gateway.add_rest("POST", "/model/{modelId}/" + suffix,
                      api::Operation{std::string(provider::to_string(op)), Protocol::RestJson, "bedrock", true,
-                               deps.body_limit, nullptr, std::move(handler)});
+                                    deps.body_limit, nullptr, std::move(handler)});
   };
   add("converse", InvokeOp::Converse);
   add("converse-stream", InvokeOp::ConverseStream);

@@ -29,8 +29,8 @@ std::optional<int64_t> requested_max_tokens(std::string_view body) {
   json::value value = json::parse(body, ec);
   if (ec || !value.is_object()) return std::nullopt;
   const json::object& request = value.get_object();
-  static constexpr std::string_view kTopLevel[] = {"max_tokens",    "max_tokens_to_sample", "max_gen_len",
-                                                   "maxTokens",     "max_completion_tokens", "max_new_tokens"};
+  static constexpr std::string_view kTopLevel[] = {"max_tokens", "max_tokens_to_sample",  "max_gen_len",
+                                                   "maxTokens",  "max_completion_tokens", "max_new_tokens"};
   for (std::string_view field : kTopLevel) {
     if (auto limit = positive_integer(request, field)) return limit;
   }
@@ -44,7 +44,8 @@ std::optional<int64_t> requested_max_tokens(std::string_view body) {
   return std::nullopt;
 }
 
-int64_t max_output_tokens(std::optional<int64_t> requested, std::string_view model_id, const catalog::Catalog& catalog) {
+int64_t max_output_tokens(std::optional<int64_t> requested, std::string_view model_id,
+                          const catalog::Catalog& catalog) {
   if (requested) return *requested;
   const catalog::FoundationModel* model = catalog.find_model(model_id);
   if (model && model->max_output_tokens) return *model->max_output_tokens;
