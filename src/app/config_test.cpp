@@ -139,5 +139,31 @@ TEST(Config, ReadsCostExplorerAndExports) {
   expect_error("budgets:\n  every: 5\n", "every");
 }
 
+TEST(Config, ReadsWebhookDeliveryAndCredits) {
+  Config c = load_config(write_temp(
+      "budgets:\n  delivery_log: /tmp/d.log\n  webhook:\n    attempts: 3\n    backoff_ms: 50\n"
+      "    timeout_ms: 2000\n    secret: s3cret\n"
+      "credits:\n  - id: promo\n    account: '123456789012'\n    amount: '12.50'\n    start: 2026-12-01\n"
+      "    expiry: 2027-12-01\n    services: [Amazon Bedrock]\n    description: Promo\n"));
+  EXPECT_EQ(c.budgets.delivery_log, "/tmp/d.log");
+  EXPECT_EQ(c.budgets.webhook_attempts, 3);
+  EXPECT_EQ(c.budgets.webhook_backoff, std::chrono::milliseconds(50));
+  EXPECT_EQ(c.budgets.webhook_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.budgets.webhook_secret, "s3cret");
+  ASSERT_EQ(c.credits.size(), 1u);
+  EXPECT_EQ(c.credits[0].amount_nano_usd, 12'500'000'000);
+  EXPECT_EQ(c.credits[0].services, std::vector<std::string>{"Amazon Bedrock"});
+  EXPECT_EQ(c.credits[0].granted_at, c.credits[0].start);
+  expect_error("budgets:\n  webhook:\n    attempts: 0\n", "attempts must be 1 to 20");
+  expect_error("budgets:\n  webhook:\n    retries: 2\n", "retries");
+  const std::string credit = "credits:\n  - id: promo\n    account: '123456789012'\n    start: 2026-12-01\n"
+                             "    expiry: 2027-12-01\n";
+  expect_error(credit + "    amount: '-1'\n", "amount");
+  expect_error(credit, "a credit needs amount");
+  expect_error(credit + "    amount: '1'\n  - id: promo\n    account: '123456789012'\n    start: 2026-12-01\n"
+                        "    expiry: 2027-12-01\n    amount: '2'\n",
+               "listed twice");
+}
+
 }  // namespace
 }  // namespace tollgate::app
