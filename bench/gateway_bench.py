@@ -5,6 +5,8 @@ run.sh owns the processes (nginx, tollgate) and their clean-up; this file does
 the parts that are easier in Python:
 
   ports N                 print N free TCP ports on 127.0.0.1
+  budget ...              put a blocking budget (tag tollgate:enforcement) over the profile
+                          of a signed request, with a limit it never reaches
   sign ...                create an application inference profile on a tollgate
                           (boto3 control plane), make one real Converse call
                           through it with boto3 and keep the exact signed request
@@ -470,6 +472,24 @@ def cmd_info(args):
         f.write(json.dumps(row) + "\n")
 
 
+# ---------------------------------------------------------------- budget
+
+def cmd_budget(args):
+    import boto3
+    from botocore.config import Config
+
+    with open(os.path.join(args.request_dir, "arn.txt")) as f:
+        arn = f.read().strip()
+    budgets = boto3.client("budgets", endpoint_url=args.endpoint, aws_access_key_id="test",
+                           aws_secret_access_key="test", region_name="us-east-1",
+                           config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+    budgets.create_budget(
+        AccountId="123456789012",
+        Budget={"BudgetName": "bench-blocking", "BudgetLimit": {"Amount": "1000000", "Unit": "USD"},
+                "TimeUnit": "MONTHLY", "BudgetType": "COST", "CostFilters": {"ResourceId": [arn]}},
+        ResourceTags=[{"Key": "tollgate:enforcement", "Value": "block"}])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -484,6 +504,11 @@ def main():
     s.add_argument("--name", required=True)
     s.add_argument("--out", required=True)
     s.set_defaults(fn=cmd_sign)
+
+    s = sub.add_parser("budget")
+    s.add_argument("--endpoint", required=True)
+    s.add_argument("--request-dir", required=True)
+    s.set_defaults(fn=cmd_budget)
 
     s = sub.add_parser("measure")
     for a in ("--row", "--label", "--phase", "--instance", "--url", "--request-dir", "--results", "--work"):

@@ -8,7 +8,9 @@
 #              pool) -> upstream; wrk -> tollgate Converse through an application
 #              inference profile (SigV4, openai provider -> upstream), ledger in its
 #              default mode; the same with ledger fsync; extras: tollgate at log
-#              level info, and tollgate's bedrock provider -> upstream /converse
+#              level info, tollgate's bedrock provider -> upstream /converse, and
+#              tollgate with a blocking budget over the profile (every call admitted
+#              against its worst case and settled)
 #   paced    : wrk with delay() pacing (fixed-rate send slots) so the offered load is ~50% of the
 #              tollgate rate just measured, against the upstream, the nginx proxy (what a plain
 #              proxy adds at that rate, for calibration) and tollgate: p99(tollgate) - p99(direct)
@@ -253,6 +255,11 @@ if [ "$EXTRA_ROWS" = 1 ]; then
   fi
   sign "http://127.0.0.1:$a_port" "$NOVA" bench-bedrock "$a_dir/req-bedrock"
   load tollgate-bedrock "tollgate (bedrock provider)" tollgate "http://127.0.0.1:$a_port/" "$a_dir/req-bedrock" "$a_pid" "$up_pid" --threads-of-sut
+  start_tollgate tollgate-budget default "$LOG_LEVEL"; d_pid=$tg_pid d_port=$tg_port d_dir=$tg_dir
+  sign "http://127.0.0.1:$d_port" "$HAIKU" bench-openai "$d_dir/req-openai"
+  helper budget --endpoint "http://127.0.0.1:$d_port" --request-dir "$d_dir/req-openai"
+  load tollgate-budget "tollgate (blocking budget)" tollgate-budget "http://127.0.0.1:$d_port/" "$d_dir/req-openai" "$d_pid" "$up_pid" --threads-of-sut
+  stop_tollgate "$d_pid" tollgate-budget "$d_dir"
 fi
 
 # ---------------------------------------------------------------- paced at ~50% of tollgate's saturation
