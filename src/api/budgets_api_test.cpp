@@ -109,5 +109,77 @@ TEST_F(BudgetsApiTest, PeriodsFollowTheTimeUnitOnCalendarBoundaries) {
   EXPECT_EQ(actual("ANNUALLY"), "7");
 }
 
+TEST_F(BudgetsApiTest, PlannedLimitsApplyPeriodByPeriodAndTheLastOneStays) {
+  // The clock is 2026-11-30: November (1793491200) at 1 USD, December (1796083200) at 5 USD.
+  ASSERT_TRUE(api_.create_budget(request(R"({"AccountId": "123456789012", "Budget": {"BudgetName": "planned",
+      "TimeUnit": "MONTHLY", "BudgetType": "COST", "PlannedBudgetLimits": {
+      "1796083200": {"Amount": "5", "Unit": "USD"}, "1793491200": {"Amount": "1", "Unit": "USD"}}},
+      "NotificationsWithSubscribers": [{"Notification": {"NotificationType": "ACTUAL",
+      "ComparisonOperator": "GREATER_THAN", "Threshold": 50},
+      "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "a@example.com"}]}]})"),
+                                 kAccount)
+                  .ok());
+  spend("nov", at(11, 30, 22), 600'000'000);
+  const auto describe = [&] {
+    return api_.describe_budget(request(R"({"AccountId": "123456789012", "BudgetName": "planned"})"), kAccount);
+  };
+  auto november = describe();
+  ASSERT_TRUE(november.ok());
+  EXPECT_EQ(november->at("Budget").at("BudgetLimit").at("Amount"), "1") << "the current period's planned limit";
+  EXPECT_EQ(november->at("Budget").at("PlannedBudgetLimits").as_object().size(), 2u);
+  auto fired = api_.take_alerts();
+  ASSERT_EQ(fired->size(), 1u) << "0.6 of 1 USD is over 50%";
+  EXPECT_EQ((*fired)[0].budget_limit, "1");
+
+  clock_.set(at(12, 1, 1));
+  spend("dec", at(12, 1, 0), 600'000'000);
+  EXPECT_EQ(describe()->at("Budget").at("BudgetLimit").at("Amount"), "5");
+  EXPECT_TRUE(api_.take_alerts()->empty()) << "0.6 of 5 USD is under 50%";
+  clock_.set(at(12, 1, 1) + std::chrono::days(90));  // after the plan: its last limit stays
+  EXPECT_EQ(describe()->at("Budget").at("BudgetLimit").at("Amount"), "5");
+
+  auto history = api_.describe_budget_performance_history(
+      request(R"({"AccountId": "123456789012", "BudgetName": "planned",
+                  "TimePeriod": {"Start": 1793491200, "End": 1801440000}})"),
+      kAccount);
+  ASSERT_TRUE(history.ok()) << history.error().message();
+  std::vector<std::string> budgeted;
+  for (const auto& p : history->at("BudgetPerformanceHistory").at("BudgetedAndActualAmountsList").as_array()) {
+    budgeted.emplace_back(p.at("BudgetedAmount").at("Amount").as_string());
+  }
+  EXPECT_EQ(budgeted, (std::vector<std::string>{"1", "5", "5"}));
+}
+
+TEST_F(BudgetsApiTest, PlannedLimitsThatCannotApplyAreRefused) {
+  const auto create = [&](const std::string& budget) {
+    return api_.create_budget(
+        request(R"({"AccountId": "123456789012", "Budget": {"BudgetName": "p", "BudgetType": "COST", )" + budget + "}}"),
+        kAccount);
+  };
+  const std::string nov = R"({"1793491200": {"Amount": "1", "Unit": "USD"}})";
+  const std::pair<std::string, std::string> refused[] = {
+      {R"("TimeUnit": "DAILY", "PlannedBudgetLimits": )" + nov, "MONTHLY and QUARTERLY"},
+      {R"("TimeUnit": "MONTHLY", "BudgetLimit": {"Amount": "1", "Unit": "USD"}, "PlannedBudgetLimits": )" + nov,
+       "not both"},
+      {R"("TimeUnit": "MONTHLY", "PlannedBudgetLimits": {"1793491201": {"Amount": "1", "Unit": "USD"}})",
+       "start of a month"},
+      {R"("TimeUnit": "MONTHLY", "PlannedBudgetLimits": {"1788220800": {"Amount": "1", "Unit": "USD"}})",
+       "in the past"},
+      {R"("TimeUnit": "QUARTERLY", "PlannedBudgetLimits": )" + nov, "calendar quarter"},
+      {R"("TimeUnit": "MONTHLY", "PlannedBudgetLimits": {})", "1 to 12 entries"},
+      {R"("TimeUnit": "MONTHLY", "PlannedBudgetLimits": {"1793491200": {"Amount": "-1", "Unit": "USD"}})",
+       "decimal number"},
+  };
+  for (const auto& [budget, message] : refused) {
+    auto answer = create(budget);
+    ASSERT_FALSE(answer.ok()) << budget;
+    EXPECT_EQ(answer.error().code(), ErrorCode::InvalidParameter) << budget;
+    EXPECT_NE(answer.error().message().find(message), std::string::npos) << answer.error().message();
+  }
+  EXPECT_TRUE(create(R"("TimeUnit": "QUARTERLY", "PlannedBudgetLimits": {"1790812800": {"Amount": "1", "Unit": "USD"}})")
+                  .ok())
+      << "October 1st starts the current quarter";
+}
+
 }  // namespace
 }  // namespace tollgate::api::budgets

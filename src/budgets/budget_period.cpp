@@ -33,4 +33,10 @@ Period current_period(const PeriodRule& rule, TimePoint now) {
   return {start, costs::month_start(start, quarterly ? 3 : 12)};
 }
 
+int64_t BudgetLimits::at(TimePoint period_start) const {
+  if (planned_nano_usd.empty()) return fixed_nano_usd;
+  auto after = planned_nano_usd.upper_bound(period_start);
+  return after == planned_nano_usd.begin() ? after->second : std::prev(after)->second;
+}
+
 }  // namespace tollgate::budgets

@@ -3,6 +3,8 @@
 // applies only inside its TimePeriod [start, end).
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string_view>
 
@@ -25,5 +27,14 @@ struct Period {
 
 // The period `now` falls in; before the budget's start, its first period.
 Period current_period(const PeriodRule& rule, TimePoint now);
+
+// A budget's limits: fixed, or planned per period (PlannedBudgetLimits, keyed by period start). A period
+// without a planned limit takes the latest planned one before it (after the plan: its last one, as AWS
+// does), or the first for a period before the plan.
+struct BudgetLimits {
+  int64_t fixed_nano_usd = 0;
+  std::map<TimePoint, int64_t> planned_nano_usd;
+  int64_t at(TimePoint period_start) const;
+};
 
 }  // namespace tollgate::budgets

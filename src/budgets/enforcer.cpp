@@ -177,8 +177,8 @@ Error Enforcer::refusal(const State& state, int64_t worst_case, bool only_reserv
   const BlockingBudget& b = state.budget;
   std::string message = "Budget '" + b.name + "' ";
   message += only_reservations ? "cannot fit this request now" : "blocks this request";
-  message +=
-      ": its limit is " + usd(b.limit_nano_usd) + " per " + b.time_unit + " period, " + usd(state.spent) + " is spent";
+  message += ": its limit is " + usd(b.limits.at(state.period.start)) + " per " + b.time_unit + " period, " +
+             usd(state.spent) + " is spent";
   if (state.reserved > 0) message += " and " + usd(state.reserved) + " is reserved by requests in flight";
   message += ", and this request may cost up to " + usd(worst_case) + ". ";
   if (only_reservations) message += "Retry when the requests in flight finish. ";
@@ -206,7 +206,7 @@ Result<Admission> Enforcer::admit(ledger::UsageRecord request) {
       roll(*state, now);
       const int64_t amount = matching_cost(*state, request);
       if (amount == 0) continue;
-      const int64_t limit = state->budget.limit_nano_usd;
+      const int64_t limit = state->budget.limits.at(state->period.start);
       if (state->spent + amount > limit) return refusal(*state, amount, false);
       if (state->spent + state->reserved + amount > limit) return refusal(*state, amount, true);
       entry.reservations.emplace_back(state, amount);
@@ -244,7 +244,7 @@ std::optional<Enforcer::Standing> Enforcer::standing(const std::string& account_
   auto it = account->second.find(name);
   if (it == account->second.end()) return std::nullopt;
   const State& s = *it->second;
-  return Standing{s.period, s.spent, s.reserved, s.budget.limit_nano_usd};
+  return Standing{s.period, s.spent, s.reserved, s.budget.limits.at(s.period.start)};
 }
 
 }  // namespace tollgate::budgets

@@ -50,7 +50,7 @@ std::optional<Enforcement> parse_enforcement(std::string_view text);  // "block"
 struct BlockingBudget {
   std::string account_id, name;
   Enforcement mode = Enforcement::Block;
-  int64_t limit_nano_usd = 0;
+  BudgetLimits limits;
   std::string time_unit;  // as the API spells it ("MONTHLY"), for messages
   PeriodRule period;
   std::optional<costs::Expression> filter;  // none: all of the account's usage

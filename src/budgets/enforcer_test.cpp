@@ -65,7 +65,7 @@ class EnforcerTest : public ::testing::Test {
     BlockingBudget b;
     b.account_id = kAccount;
     b.name = std::move(name);
-    b.limit_nano_usd = limit;
+    b.limits.fixed_nano_usd = limit;
     b.time_unit = "MONTHLY";
     b.period = {unit, at(1, 1, 0), at(12, 31, 0) + std::chrono::days(3650)};
     return b;
@@ -157,6 +157,23 @@ TEST_F(EnforcerTest, ThePeriodResetsOnTheUtcCalendarBoundary) {
   ASSERT_TRUE(run(usage("d", 200, 0), 200).ok());
   EXPECT_EQ(enforcer_.standing(kAccount, "daily")->spent_nano_usd, 200);
   EXPECT_EQ(enforcer_.standing(kAccount, "daily")->period.start, at(12, 1, 0));
+}
+
+TEST_F(EnforcerTest, APlannedLimitAppliesToItsPeriodAndTheLastOneStays) {
+  auto b = budget("planned", 0);
+  b.limits.planned_nano_usd = {{at(11, 1, 0), 1000}, {at(12, 1, 0), 3000}};
+  ASSERT_TRUE(enforcer_.install(b).ok());
+  ASSERT_TRUE(run(usage("nov", 900, 0), 900).ok());
+  auto refused = enforcer_.admit(usage("nov-more", 200, 0));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("its limit is 0.000001 USD"), std::string::npos);
+  clock_.set(at(12, 2, 0));
+  ASSERT_TRUE(run(usage("dec", 2500, 0), 2500).ok()) << "December's limit is 3000";
+  EXPECT_EQ(enforcer_.standing(kAccount, "planned")->limit_nano_usd, 3000);
+  clock_.set(at(12, 2, 0) + std::chrono::days(60));  // February: after the plan, its last limit stays
+  ASSERT_TRUE(run(usage("feb", 2900, 0), 2900).ok());
+  EXPECT_FALSE(enforcer_.admit(usage("feb-more", 200, 0)).ok());
+  EXPECT_EQ(enforcer_.standing(kAccount, "planned")->limit_nano_usd, 3000);
 }
 
 TEST_F(EnforcerTest, InstallingWhileRequestsAreInFlightCountsEachOnce) {

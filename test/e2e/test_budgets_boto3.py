@@ -248,6 +248,21 @@ class Budgets(unittest.TestCase):
                                                                 NextToken=page["NextToken"])
         self.assertEqual(len(rest["BudgetPerformanceHistory"]["BudgetedAndActualAmountsList"]), len(amounts) - 2)
 
+    def test_planned_limits_give_each_month_its_own_limit(self):
+        first = dt.datetime.now(dt.timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        following = (first + dt.timedelta(days=32)).replace(day=1)
+        key = lambda t: str(int(t.timestamp()))  # noqa: E731
+        planned = {key(first): {"Amount": "3", "Unit": "USD"}, key(following): {"Amount": "7.5", "Unit": "USD"}}
+        self.budgets.create_budget(AccountId=ACCOUNT_ID, Budget={
+            "BudgetName": "planned", "TimeUnit": "MONTHLY", "BudgetType": "COST", "PlannedBudgetLimits": planned})
+        budget = self.describe("planned")
+        self.assertEqual(budget["BudgetLimit"], {"Amount": "3", "Unit": "USD"}, "this month's planned limit")
+        self.assertEqual(budget["PlannedBudgetLimits"], planned)
+        self.assert_error("InvalidParameterException", self.budgets.create_budget, AccountId=ACCOUNT_ID, Budget={
+            "BudgetName": "planned-daily", "TimeUnit": "DAILY", "BudgetType": "COST", "PlannedBudgetLimits": planned})
+        self.assert_error("NotFoundException", self.budgets.describe_budget, AccountId=ACCOUNT_ID,
+                          BudgetName="planned-daily")
+
     def test_a_custom_budget_counts_its_own_period(self):
         now = dt.datetime.now(dt.timezone.utc)
         self.converse(self.growth)

@@ -194,6 +194,58 @@ Result<std::optional<costs::Expression>> budget_filter(const json::object& budge
   return std::optional<costs::Expression>();
 }
 
+// PlannedBudgetLimits: MONTHLY or QUARTERLY budgets; keys are period starts (epoch seconds), from the current
+// period (or a later one) on, at most 12 months or 4 quarters; values are Spend.
+Status check_planned_limits(const json::value& value, const std::string& unit, TimePoint now) {
+  if (unit != "MONTHLY" && unit != "QUARTERLY") {
+    return invalid("PlannedBudgetLimits is for MONTHLY and QUARTERLY budgets, not " + unit + ".");
+  }
+  const size_t most = unit == "MONTHLY" ? 12 : 4;
+  if (!value.is_object() || value.as_object().empty() || value.as_object().size() > most) {
+    return invalid("PlannedBudgetLimits maps each period's start (epoch seconds) to its limit, with 1 to " +
+                   std::to_string(most) + " entries for a " + unit + " budget.");
+  }
+  const TimePoint current = costs::month_start(now);
+  for (const auto& [key, spend] : value.as_object()) {
+    const std::string k(key);
+    const bool numeric = !k.empty() && k.size() <= 12 && std::all_of(k.begin(), k.end(), ::isdigit);
+    const TimePoint start = numeric ? TimePoint(std::chrono::seconds(std::stoll(k))) : TimePoint{};
+    const std::chrono::year_month_day date{std::chrono::floor<days>(start)};
+    const bool quarter_start = (static_cast<unsigned>(date.month()) - 1) % 3 == 0;
+    if (!numeric || costs::month_start(start) != start || (unit == "QUARTERLY" && !quarter_start)) {
+      return invalid("PlannedBudgetLimits key '" + k + "' must be the start of a " +
+                     (unit == "MONTHLY" ? "month" : "calendar quarter") + ", UTC, in epoch seconds (e.g. " +
+                     std::to_string(std::chrono::floor<std::chrono::seconds>(current.time_since_epoch()).count()) +
+                     ").");
+    }
+    if (start < costs::month_start(current, unit == "QUARTERLY" ? -2 : 0)) {
+      return invalid("PlannedBudgetLimits starts from the current period; " + format_date_time(start) +
+                     " is in the past.");
+    }
+    if (!spend.is_object()) return invalid("Each PlannedBudgetLimits value is a Spend {Amount, Unit}.");
+    TOLLGATE_TRY(spend_amount(spend.as_object(), "PlannedBudgetLimits[" + k + "]"));
+  }
+  return {};
+}
+
+// The budget's limits (PlannedBudgetLimits or BudgetLimit; checked when stored).
+tollgate::budgets::BudgetLimits limits_of(const json::object& budget) {
+  tollgate::budgets::BudgetLimits limits;
+  if (const json::value* planned = budget.if_contains("PlannedBudgetLimits")) {
+    for (const auto& [key, spend] : planned->as_object()) {
+      limits.planned_nano_usd[TimePoint(std::chrono::seconds(std::stoll(std::string(key))))] =
+          *spend_amount(spend.as_object(), "PlannedBudgetLimits");
+    }
+  } else {
+    limits.fixed_nano_usd = *spend_amount(budget.at("BudgetLimit").as_object(), "BudgetLimit");
+  }
+  return limits;
+}
+
+json::object usd_spend(int64_t nano_usd) {
+  return json::object{{"Amount", costs::format_usd(nano_usd)}, {"Unit", "USD"}};
+}
+
 // The budget of a request, checked and normalised: what is stored (no CalculatedSpend, LastUpdatedTime or
 // HealthStatus: those are computed when the budget is described).
 Result<json::object> checked_budget(const json::value& value, TimePoint now) {
@@ -212,14 +264,20 @@ Result<json::object> checked_budget(const json::value& value, TimePoint now) {
   if (*type != "COST") return invalid("tollgate keeps COST budgets; BudgetType " + *type + " is not supported.");
   auto unit = enum_value(budget, "TimeUnit", {"DAILY", "MONTHLY", "QUARTERLY", "ANNUALLY", "CUSTOM"}, std::nullopt);
   TOLLGATE_TRY(unit);
-  for (std::string_view unsupported : {"PlannedBudgetLimits", "AutoAdjustData", "BillingViewArn"}) {
+  for (std::string_view unsupported : {"AutoAdjustData", "BillingViewArn"}) {
     if (member(budget, unsupported)) {
-      return invalid(std::string(unsupported) + " is not supported by tollgate yet; give a fixed BudgetLimit.");
+      return invalid(std::string(unsupported) +
+                     " is not supported by tollgate; give a BudgetLimit or PlannedBudgetLimits.");
     }
   }
-  auto limit = required_object(budget, "BudgetLimit");
-  TOLLGATE_TRY(limit);
-  TOLLGATE_TRY(spend_amount(**limit, "BudgetLimit"));
+  if (const json::value* planned = member(budget, "PlannedBudgetLimits")) {
+    if (member(budget, "BudgetLimit")) return invalid("Give BudgetLimit or PlannedBudgetLimits, not both.");
+    TOLLGATE_TRY(check_planned_limits(*planned, *unit, now));
+  } else {
+    auto limit = required_object(budget, "BudgetLimit");
+    TOLLGATE_TRY(limit);
+    TOLLGATE_TRY(spend_amount(**limit, "BudgetLimit"));
+  }
   TOLLGATE_TRY(budget_filter(budget));
   if (const json::value* metrics = member(budget, "Metrics")) {
     if (!metrics->is_array() || metrics->as_array().size() > 1) return invalid("Metrics holds at most one metric.");
@@ -504,7 +562,7 @@ Result<BudgetsApi::Spend> BudgetsApi::calculated_spend(const json::object& budge
   TOLLGATE_TRY(timeline);
   costs::FactSource source(ledger_, catalog_, std::move(timeline).value());
   Spend spend;
-  spend.limit_nano_usd = *spend_amount(budget.at("BudgetLimit").as_object(), "BudgetLimit");
+  spend.limit_nano_usd = limits_of(budget).at(start);
   const TimePoint today = std::chrono::floor<days>(now);
   const TimePoint history_start = today - days(90);
   std::vector<double> daily(90, 0.0);
@@ -553,13 +611,13 @@ Result<json::object> BudgetsApi::budget_view(const StoredBudget& stored) {
   json::object budget = document.at("Budget").as_object();
   auto spend = calculated_spend(budget, stored.account_id);
   TOLLGATE_TRY(spend);
-  json::object calculated{
-      {"ActualSpend", json::object{{"Amount", costs::format_usd(spend->actual_nano_usd)}, {"Unit", "USD"}}}};
+  json::object calculated{{"ActualSpend", usd_spend(spend->actual_nano_usd)}};
   if (spend->forecasted_nano_usd) {
-    calculated["ForecastedSpend"] =
-        json::object{{"Amount", costs::format_usd(*spend->forecasted_nano_usd)}, {"Unit", "USD"}};
+    calculated["ForecastedSpend"] = usd_spend(*spend->forecasted_nano_usd);
   }
   budget["CalculatedSpend"] = std::move(calculated);
+  // A planned budget also shows the current period's limit as its BudgetLimit, as AWS does.
+  if (budget.contains("PlannedBudgetLimits")) budget["BudgetLimit"] = usd_spend(spend->limit_nano_usd);
   budget["LastUpdatedTime"] = epoch_seconds(stored.updated_at);
   return budget;
 }
@@ -950,13 +1008,13 @@ Result<json::object> BudgetsApi::describe_budget_performance_history(const json:
     }
     first = std::strtoull(decoded->c_str() + 7, nullptr, 10);
   }
+  const tollgate::budgets::BudgetLimits limits = limits_of(budget);
   json::array amounts;
   for (size_t i = first; i < periods.size() && amounts.size() < *limit; ++i) {
-    amounts.push_back(json::object{
-        {"BudgetedAmount", budget.at("BudgetLimit")},
-        {"ActualAmount", json::object{{"Amount", costs::format_usd(actual[i])}, {"Unit", "USD"}}},
-        {"TimePeriod",
-         json::object{{"Start", epoch_seconds(periods[i].first)}, {"End", epoch_seconds(periods[i].second)}}}});
+    amounts.push_back(json::object{{"BudgetedAmount", usd_spend(limits.at(periods[i].first))},
+                                   {"ActualAmount", usd_spend(actual[i])},
+                                   {"TimePeriod", json::object{{"Start", epoch_seconds(periods[i].first)},
+                                                               {"End", epoch_seconds(periods[i].second)}}}});
   }
   json::object history{{"BudgetName", budget.at("BudgetName")},
                        {"BudgetType", budget.at("BudgetType")},
@@ -1046,7 +1104,7 @@ Result<std::optional<tollgate::budgets::BlockingBudget>> BudgetsApi::blocking_bu
   blocking.account_id = stored.account_id;
   blocking.name = stored.name;
   blocking.mode = *mode;
-  blocking.limit_nano_usd = *spend_amount(budget.at("BudgetLimit").as_object(), "BudgetLimit");
+  blocking.limits = limits_of(budget);
   blocking.time_unit = budget.at("TimeUnit").as_string();
   blocking.period = period_rule(budget);
   blocking.filter = std::move(filter).value();
