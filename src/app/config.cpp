@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <regex>
 
 #include "app/credits_command.h"
 #include "core/error.h"
@@ -188,16 +190,76 @@ void apply_listen(Config& config, const std::string& listen) {
   config.listen_port = static_cast<uint16_t>(port);
 }
 
-Config load_config(const std::string& path) {
-  YAML::Node root;
+YAML::Node load_yaml(const std::string& path, std::string_view what) {
   try {
-    root = YAML::LoadFile(path);
+    return YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
-    throw StartupError("cannot read the configuration file " + path);
+    throw StartupError("cannot read the " + std::string(what) + " " + path);
   } catch (const YAML::ParserException& e) {
     throw StartupError(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                        ": invalid YAML: " + e.msg);
   }
+}
+
+profiles::TagPolicy load_tag_policy(const std::string& path) {
+  YAML::Node root = load_yaml(path, "tag policy file");  // JSON is YAML too
+  if (!root.IsMap()) throw StartupError(path + ": a tag policy is a mapping, e.g. {\"requiredTags\": [\"team\"]}");
+  check_known_keys(path, root,
+                   {"requiredTags", "allowedValues", "allowedEnvironments", "patterns", "namingRule",
+                    "namingRuleAppliesTo", "description", "version"});
+  profiles::TagPolicy policy;
+  policy.source = std::filesystem::path(path).filename().string();
+  if (root["requiredTags"]) policy.required = string_list(path, root["requiredTags"], "requiredTags");
+  auto key_map = [&](const char* field) {
+    const YAML::Node& node = root[field];
+    if (node && !node.IsMap()) throw StartupError(where(path, node) + ": '" + field + "' maps tag keys to values");
+    return node;
+  };
+  if (const auto& allowed = key_map("allowedValues")) {
+    for (const auto& entry : allowed) {
+      policy.allowed_values[entry.first.as<std::string>()] = string_list(path, entry.second, "allowedValues");
+    }
+  }
+  if (root["allowedEnvironments"]) {
+    policy.allowed_values["environment"] = string_list(path, root["allowedEnvironments"], "allowedEnvironments");
+  }
+  if (const auto& patterns = key_map("patterns")) {
+    for (const auto& entry : patterns) {
+      std::string text = scalar<std::string>(path, entry.second, "patterns");
+      try {
+        policy.patterns[entry.first.as<std::string>()] = {text, std::regex(text, std::regex::ECMAScript)};
+      } catch (const std::regex_error& e) {
+        throw StartupError(where(path, entry.second) + ": the pattern '" + text +
+                           "' is not a valid regular expression (" + e.what() + ")");
+      }
+    }
+  }
+  if (root["namingRule"]) {
+    std::string rule = scalar<std::string>(path, root["namingRule"], "namingRule");
+    auto parsed = profiles::parse_naming_rule(rule);
+    if (!parsed) {
+      throw StartupError(where(path, root["namingRule"]) + ": unknown namingRule '" + rule +
+                         "' (use lowercase-with-hyphens, lowercase-with-underscores or lowercase)");
+    }
+    policy.naming = *parsed;
+  }
+  if (root["namingRuleAppliesTo"]) {
+    policy.naming_for_keys = policy.naming_for_values = false;
+    for (const auto& target : string_list(path, root["namingRuleAppliesTo"], "namingRuleAppliesTo")) {
+      if (target == "keys") {
+        policy.naming_for_keys = true;
+      } else if (target == "values") {
+        policy.naming_for_values = true;
+      } else {
+        throw StartupError(where(path, root["namingRuleAppliesTo"]) + ": namingRuleAppliesTo lists keys and/or values");
+      }
+    }
+  }
+  return policy;
+}
+
+Config load_config(const std::string& path) {
+  YAML::Node root = load_yaml(path, "configuration file");
   Config c = default_config();
   if (root.IsNull()) return c;
   if (!root.IsMap()) throw StartupError(path + ": the configuration must be a YAML mapping");
@@ -213,6 +275,7 @@ Config load_config(const std::string& path) {
                     "runtime_body_bytes",
                     "idle_timeout_ms",
                     "body_timeout_ms",
+                    "tag_policy",
                     "shutdown_grace_ms",
                     "log_level",
                     "ledger",
@@ -296,6 +359,11 @@ Config load_config(const std::string& path) {
       if (webhook["timeout_ms"]) c.budgets.webhook_timeout = milliseconds("timeout_ms", 100);
       if (webhook["secret"]) c.budgets.webhook_secret = scalar<std::string>(path, webhook["secret"], "secret");
     }
+  }
+  if (root["tag_policy"]) {
+    std::filesystem::path file = scalar<std::string>(path, root["tag_policy"], "tag_policy");
+    if (file.is_relative()) file = std::filesystem::path(path).parent_path() / file;
+    c.tag_policy = std::make_shared<const profiles::TagPolicy>(load_tag_policy(file.string()));
   }
   if (const auto& credits = root["credits"]) {
     if (!credits.IsSequence()) throw StartupError(where(path, credits) + ": 'credits' must be a list of grants");

@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "auth/principal.h"
 #include "costs/credits.h"
+#include "profiles/tag_policy.h"
 
 namespace tollgate::app {
 
@@ -89,8 +91,10 @@ struct Config {
   size_t cost_explorer_page_size = 500;  // groups per GetCostAndUsage page
   ExportsConfig exports;
   BudgetsConfig budgets;
-  std::vector<costs::CreditGrant> credits;  // `credits:` (doc/costs.md, "Credits"), upserted at start-up
-  bool ledger_fsync = false;                // fsync every group commit (power-loss safe) instead of WAL's crash safety
+  std::vector<costs::CreditGrant> credits;
+  // `tag_policy:` (a file, relative to the configuration's; doc/governance.md): what profiles' tags must follow.
+  std::shared_ptr<const profiles::TagPolicy> tag_policy;  // `credits:` (doc/costs.md, "Credits"), upserted at start-up
+  bool ledger_fsync = false;  // fsync every group commit (power-loss safe) instead of WAL's crash safety
   std::vector<ProviderConfig> providers;
   SimulatorConfig simulator;
   std::vector<PriceConfig> prices;
@@ -109,6 +113,9 @@ Config default_config();
 
 // Reads a YAML file over the defaults (see doc/configuration.md for the format).
 Config load_config(const std::string& path);
+
+// Reads a tag policy file, JSON or YAML (doc/governance.md); throws StartupError naming file:line:column.
+profiles::TagPolicy load_tag_policy(const std::string& path);
 
 // Parses "ADDR:PORT" (IPv6 as "[::1]:8420") into the config.
 void apply_listen(Config& config, const std::string& listen);

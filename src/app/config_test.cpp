@@ -165,5 +165,37 @@ TEST(Config, ReadsWebhookDeliveryAndCredits) {
                "listed twice");
 }
 
+TEST(TagPolicyFile, ThePublishedContractLoadsAsIsAndMistakesNameTheLine) {
+  // The form platform teams publish, as is (JSON).
+  auto policy = load_tag_policy(write_temp(
+      R"({"requiredTags": ["application", "environment", "owner-team", "cost-center", "workload-type"],
+          "allowedEnvironments": ["dev", "staging", "prod"], "namingRule": "lowercase-with-hyphens"})"));
+  EXPECT_EQ(policy.required.size(), 5u);
+  EXPECT_EQ(policy.allowed_values.at("environment"), (std::vector<std::string>{"dev", "staging", "prod"}));
+  EXPECT_EQ(policy.naming, profiles::NamingRule::LowercaseWithHyphens);
+  EXPECT_TRUE(policy.naming_for_keys);
+  EXPECT_FALSE(policy.naming_for_values);
+
+  auto yaml = load_tag_policy(write_temp(
+      "requiredTags: [team]\npatterns:\n  cost-center: 'cc-[0-9]{4}'\nnamingRuleAppliesTo: [values]\n"));
+  EXPECT_EQ(yaml.patterns.at("cost-center").text, "cc-[0-9]{4}");
+  EXPECT_FALSE(yaml.naming_for_keys);
+  EXPECT_TRUE(yaml.naming_for_values);
+
+  auto expect_policy_error = [](const std::string& text, const std::string& part) {
+    try {
+      load_tag_policy(write_temp(text));
+      ADD_FAILURE() << "no error for: " << text;
+    } catch (const StartupError& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  expect_policy_error("requiredTags: [team]\nrequiredTag: [x]\n", "requiredTag");
+  expect_policy_error("namingRule: Title Case\n", ":1:13: unknown namingRule 'Title Case'");
+  expect_policy_error("patterns:\n  team: '('\n", "not a valid regular expression");
+  expect_policy_error("requiredTags: [team\n", "invalid YAML");
+  expect_error("tag_policy: /nonexistent/policy.json\n", "cannot read the tag policy file");
+}
+
 }  // namespace
 }  // namespace tollgate::app

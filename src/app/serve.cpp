@@ -67,6 +67,7 @@ int serve(const Config& config) {
   store::CachingProfileStore cached_profiles(*profile_store);  // every runtime call looks its profile up
   auth::Authenticator authenticator(config.principals, config.api_keys, clock, config.default_region);
   profiles::ProfileService profile_service(catalog, cached_profiles, clock);
+  profile_service.set_tag_policy(config.tag_policy);
 
   meter::PriceBook prices = price_book(config, catalog);
   ledger::sqlite::SqliteLedgerOptions ledger_options;

@@ -87,8 +87,8 @@ Result<std::string> decode_token(ProfileType type, const std::string& token) {
 
 Error too_many_tags(std::string_view arn, size_t count) {
   return Error(ErrorCode::TooManyTags, "The resource " + std::string(arn) + " would have " + std::to_string(count) +
-                                           " tags; a resource can have at most " +
-                                           std::to_string(kMaxTagsPerResource) + ". Remove tags with "
+                                           " tags; a resource can have at most " + std::to_string(kMaxTagsPerResource) +
+                                           ". Remove tags with "
                                            "UntagResource or send fewer.");
 }
 
@@ -104,8 +104,8 @@ std::string_view to_string(ProfileType type) {
 }
 
 ProfileView view_of(const store::ApplicationProfile& p) {
-  return ProfileView{p.name, p.description, p.arn(), p.id, ProfileType::Application,
-                     p.model_arns, p.created_at, p.updated_at};
+  return ProfileView{p.name,       p.description, p.arn(),     p.id, ProfileType::Application,
+                     p.model_arns, p.created_at,  p.updated_at};
 }
 
 struct ProfileService::Resolved {
@@ -172,8 +172,8 @@ Result<ProfileService::Resolved> ProfileService::resolve(const Caller& caller, s
     }
     if (!arn->account.empty() && arn->account != caller.account_id) {
       return Error(ErrorCode::ResourceNotFound, "The inference profile " + std::string(identifier) +
-                                                    " belongs to account " + arn->account + ", not to the caller's account " +
-                                                    caller.account_id + ".");
+                                                    " belongs to account " + arn->account +
+                                                    ", not to the caller's account " + caller.account_id + ".");
     }
     if (!arn->region.empty() && arn->region != caller.region) {
       return Error(ErrorCode::ResourceNotFound, "The inference profile " + std::string(identifier) + " is in region " +
@@ -186,9 +186,10 @@ Result<ProfileService::Resolved> ProfileService::resolve(const Caller& caller, s
     Error invalid = pattern_error("inferenceProfileIdentifier", identifier, kIdentifierPattern);
     if (auto named = store_.find_by_name(caller.account_id, caller.region, std::string(identifier));
         named.ok() && named->has_value()) {
-      return Error(ErrorCode::Validation, invalid.message() + ". '" + std::string(identifier) +
-                                              "' is the name of an application inference profile; identify it by its ARN " +
-                                              (*named)->arn() + ".");
+      return Error(ErrorCode::Validation,
+                   invalid.message() + ". '" + std::string(identifier) +
+                       "' is the name of an application inference profile; identify it by its ARN " + (*named)->arn() +
+                       ".");
     }
     return invalid;
   }
@@ -206,11 +207,10 @@ Result<ProfileService::Resolved> ProfileService::resolve(const Caller& caller, s
   std::string why = arn_type == kApplicationType
                         ? "No application inference profile with id '" + std::string(id) + "' exists in account " +
                               caller.account_id + ", region " + caller.region + "."
-                    : arn_type == kSystemType
-                        ? "No system-defined inference profile '" + std::string(id) + "' is available in region " +
-                              caller.region + "."
-                        : "No inference profile '" + std::string(id) + "' exists in account " + caller.account_id +
-                              ", region " + caller.region + ".";
+                    : arn_type == kSystemType ? "No system-defined inference profile '" + std::string(id) +
+                                                    "' is available in region " + caller.region + "."
+                                              : "No inference profile '" + std::string(id) + "' exists in account " +
+                                                    caller.account_id + ", region " + caller.region + ".";
   return not_found_with_hint(caller, id, why);
 }
 
@@ -240,8 +240,11 @@ Result<std::vector<std::string>> ProfileService::model_arns_for_source(const Cal
     return Error(ErrorCode::Validation, "modelSource.copyFrom names region " + region +
                                             ", but the request was sent to region " + caller.region +
                                             ". A profile copies from a model or system-defined profile in its own "
-                                            "region: use region " + caller.region + " in the ARN, or send the request "
-                                            "to " + region + ".");
+                                            "region: use region " +
+                                            caller.region +
+                                            " in the ARN, or send the request "
+                                            "to " +
+                                            region + ".");
   }
   if (arn->resource_type == kModelType) {
     if (!arn->account.empty()) {
@@ -269,13 +272,22 @@ Result<std::vector<std::string>> ProfileService::model_arns_for_source(const Cal
   }
   const auto* sys = catalog_.find_system_profile(arn->resource_id);
   if (!sys || !sys->available_from(region)) {
-    return not_found_with_hint(caller, arn->resource_id,
-                               "No system-defined inference profile '" + arn->resource_id +
-                                   "' is available in region " + region + ".");
+    return not_found_with_hint(
+        caller, arn->resource_id,
+        "No system-defined inference profile '" + arn->resource_id + "' is available in region " + region + ".");
   }
   std::vector<std::string> arns;
   for (const auto& r : sys->regions) arns.push_back(catalog::foundation_model_arn(r, sys->model_id));
   return arns;
+}
+
+Status ProfileService::enforce_tag_policy(const std::vector<Tag>& tags) const {
+  if (!tag_policy_) return {};
+  auto violations = check_tags(*tag_policy_, tags);
+  if (violations.empty()) return {};
+  std::string message = "The tags break the tag policy:";
+  for (const auto& v : violations) message += " " + v.message;
+  return Error(ErrorCode::Validation, std::move(message));
 }
 
 Result<ProfileView> ProfileService::create(const Caller& caller, const CreateRequest& request) {
@@ -288,6 +300,7 @@ Result<ProfileView> ProfileService::create(const Caller& caller, const CreateReq
   }
   TOLLGATE_TRY(validate_tag_list("tags", request.tags));
   if (request.tags.size() > kMaxTagsPerResource) return too_many_tags("the new inference profile", request.tags.size());
+  TOLLGATE_TRY(enforce_tag_policy(request.tags));
 
   if (request.client_request_token) {
     auto existing = store_.find_by_token(caller.account_id, caller.region, *request.client_request_token);
@@ -316,9 +329,8 @@ Result<ProfileView> ProfileService::create_new(const Caller& caller, const Creat
   auto same_name = store_.find_by_name(caller.account_id, caller.region, request.name);
   TOLLGATE_TRY(same_name);
   if (same_name->has_value()) {
-    return Error(ErrorCode::Conflict, "An inference profile named '" + request.name +
-                                          "' already exists in account " + caller.account_id + ", region " +
-                                          caller.region + ": " + (*same_name)->arn() +
+    return Error(ErrorCode::Conflict, "An inference profile named '" + request.name + "' already exists in account " +
+                                          caller.account_id + ", region " + caller.region + ": " + (*same_name)->arn() +
                                           ". Choose another name, or delete that profile first.");
   }
   store::ApplicationProfile profile;
@@ -359,8 +371,7 @@ Result<ListPage> ProfileService::list(const Caller& caller, const ListRequest& r
     after = std::move(*decoded);
   }
   auto limit = static_cast<size_t>(max_results);
-  return type == ProfileType::Application ? list_application(caller, after, limit)
-                                          : list_system(caller, after, limit);
+  return type == ProfileType::Application ? list_application(caller, after, limit) : list_system(caller, after, limit);
 }
 
 Result<ListPage> ProfileService::list_system(const Caller& caller, const std::string& after, size_t limit) {
@@ -407,25 +418,28 @@ Result<store::ApplicationProfile> ProfileService::resolve_taggable(const Caller&
                                                                    std::string_view resource_arn) {
   TOLLGATE_TRY(check_length("resourceARN", resource_arn, 20, 1011));
   if (!looks_like_arn(resource_arn)) {
-    bool plain_name = is_alnum(resource_arn.front()) &&
-                      std::all_of(resource_arn.begin(), resource_arn.end(), [](char c) { return is_alnum(c) || c == '-'; });
+    bool plain_name = is_alnum(resource_arn.front()) && std::all_of(resource_arn.begin(), resource_arn.end(),
+                                                                    [](char c) { return is_alnum(c) || c == '-'; });
     if (!plain_name) {
       return Error(ErrorCode::Validation, "1 validation error detected: Value '" + quote_value(resource_arn) +
                                               "' at 'resourceARN' failed to satisfy constraint: Member must be the ARN "
-                                              "of a Bedrock resource, e.g. arn:aws:bedrock:" + caller.region + ":" +
-                                              caller.account_id + ":application-inference-profile/ID");
+                                              "of a Bedrock resource, e.g. arn:aws:bedrock:" +
+                                              caller.region + ":" + caller.account_id +
+                                              ":application-inference-profile/ID");
     }
     return not_found_with_hint(caller, resource_arn, "'" + std::string(resource_arn) + "' is not an ARN.");
   }
   auto arn = parse_arn(resource_arn);
   if (arn && arn->service == "bedrock" && arn->resource_type == kSystemType) {
-    return Error(ErrorCode::Validation, "System-defined inference profiles cannot be tagged. Create an application "
-                                        "inference profile that copies from it and tag that one.");
+    return Error(ErrorCode::Validation,
+                 "System-defined inference profiles cannot be tagged. Create an application "
+                 "inference profile that copies from it and tag that one.");
   }
   if (!arn || arn->resource_type != kApplicationType) {
-    return Error(ErrorCode::ResourceNotFound, "The resource " + std::string(resource_arn) +
-                                                  " was not found. tollgate manages the tags of application inference "
-                                                  "profiles (arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID).");
+    return Error(ErrorCode::ResourceNotFound,
+                 "The resource " + std::string(resource_arn) +
+                     " was not found. tollgate manages the tags of application inference "
+                     "profiles (arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID).");
   }
   auto resolved = resolve(caller, resource_arn);
   TOLLGATE_TRY(resolved);
@@ -439,7 +453,7 @@ Status ProfileService::tag(const Caller& caller, std::string_view resource_arn, 
   auto updated = store_.update(profile->key(), [&](store::ApplicationProfile& p) -> Status {
     merge_tags(p.tags, tags);
     if (p.tags.size() > kMaxTagsPerResource) return too_many_tags(p.arn(), p.tags.size());
-    return {};
+    return enforce_tag_policy(p.tags);
   });
   TOLLGATE_TRY(updated);
   if (tag_observer_) tag_observer_(tags);
@@ -449,8 +463,9 @@ Status ProfileService::tag(const Caller& caller, std::string_view resource_arn, 
 Status ProfileService::untag(const Caller& caller, std::string_view resource_arn,
                              const std::vector<std::string>& tag_keys) {
   if (tag_keys.size() > kMaxTagsPerRequest) {
-    return Error(ErrorCode::Validation, "1 validation error detected: Value at 'tagKeys' failed to satisfy "
-                                        "constraint: Member must have length less than or equal to 200");
+    return Error(ErrorCode::Validation,
+                 "1 validation error detected: Value at 'tagKeys' failed to satisfy "
+                 "constraint: Member must have length less than or equal to 200");
   }
   for (size_t i = 0; i < tag_keys.size(); ++i) {
     TOLLGATE_TRY(validate_tag_key("tagKeys." + std::to_string(i + 1) + ".member", tag_keys[i]));
@@ -458,10 +473,9 @@ Status ProfileService::untag(const Caller& caller, std::string_view resource_arn
   auto profile = resolve_taggable(caller, resource_arn);
   TOLLGATE_TRY(profile);
   auto updated = store_.update(profile->key(), [&](store::ApplicationProfile& p) -> Status {
-    std::erase_if(p.tags, [&](const Tag& t) {
-      return std::find(tag_keys.begin(), tag_keys.end(), t.key) != tag_keys.end();
-    });
-    return {};
+    std::erase_if(p.tags,
+                  [&](const Tag& t) { return std::find(tag_keys.begin(), tag_keys.end(), t.key) != tag_keys.end(); });
+    return enforce_tag_policy(p.tags);
   });
   TOLLGATE_TRY(updated);
   return {};

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/tag.h"
+#include "profiles/tag_policy.h"
 #include "store/profile_store.h"
 
 namespace tollgate::profiles {
@@ -85,6 +87,10 @@ class ProfileService {
   using TagObserver = std::function<void(const std::vector<Tag>& tags)>;
   void set_tag_observer(TagObserver observer) { tag_observer_ = std::move(observer); }
 
+  // The tag policy that creates, tags and untags must leave every profile conforming to (none: no policy).
+  // Set before serving.
+  void set_tag_policy(std::shared_ptr<const TagPolicy> policy) { tag_policy_ = std::move(policy); }
+
   Result<ProfileView> create(const Caller& caller, const CreateRequest& request);
   Result<ProfileView> get(const Caller& caller, std::string_view identifier);
   Result<ListPage> list(const Caller& caller, const ListRequest& request);
@@ -105,6 +111,8 @@ class ProfileService {
   Result<std::vector<std::string>> model_arns_for_source(const Caller& caller, std::string_view copy_from);
   Result<ProfileView> create_new(const Caller& caller, const CreateRequest& request);
   Error not_found_with_hint(const Caller& caller, std::string_view identifier, std::string_view why);
+  // ValidationException naming every violation of the tag policy by a profile's resulting tags.
+  Status enforce_tag_policy(const std::vector<Tag>& tags) const;
   ProfileView view_of(const Caller& caller, const catalog::SystemProfile& profile) const;
   Result<InvocationTarget> model_target(std::string_view model_id, std::string_view region);
   InvocationTarget system_target(const Caller& caller, const catalog::SystemProfile& profile) const;
@@ -115,6 +123,7 @@ class ProfileService {
   store::ProfileStore& store_;
   const Clock& clock_;
   TagObserver tag_observer_;
+  std::shared_ptr<const TagPolicy> tag_policy_;
 };
 
 ProfileView view_of(const store::ApplicationProfile& profile);

@@ -20,7 +20,8 @@ class ProfileServiceTest : public ::testing::Test {
         service_(catalog_, *store_, clock_) {}
 
   ProfileView create(std::string name, std::string source = kHaikuArn, std::vector<Tag> tags = {{"team", "growth"}}) {
-    auto r = service_.create(caller_, {std::move(name), std::nullopt, std::nullopt, std::move(source), std::move(tags)});
+    auto r =
+        service_.create(caller_, {std::move(name), std::nullopt, std::nullopt, std::move(source), std::move(tags)});
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message());
     return r.ok() ? *r : ProfileView{};
   }
@@ -82,17 +83,25 @@ TEST_F(ProfileServiceTest, RejectsBadCreatesAndStoresNothing) {
       {"long name", {std::string(65, 'a'), {}, {}, kHaikuArn, {}}, ErrorCode::Validation, "less than or equal to 64"},
       {"bad description", {"ok", "semi;colon", {}, kHaikuArn, {}}, ErrorCode::Validation, "description"},
       {"bad token", {"ok", {}, "-x-", kHaikuArn, {}}, ErrorCode::Validation, "clientRequestToken"},
-      {"unknown model", {"ok", {}, {}, "arn:aws:bedrock:us-east-1::foundation-model/acme.nothing-v1:0", {}},
-       ErrorCode::ResourceNotFound, "list-foundation-models"},
-      {"region mismatch", {"ok", {}, {}, "arn:aws:bedrock:eu-west-1::foundation-model/" + std::string(kHaiku), {}},
-       ErrorCode::Validation, "names region eu-west-1"},
+      {"unknown model",
+       {"ok", {}, {}, "arn:aws:bedrock:us-east-1::foundation-model/acme.nothing-v1:0", {}},
+       ErrorCode::ResourceNotFound,
+       "list-foundation-models"},
+      {"region mismatch",
+       {"ok", {}, {}, "arn:aws:bedrock:eu-west-1::foundation-model/" + std::string(kHaiku), {}},
+       ErrorCode::Validation,
+       "names region eu-west-1"},
       {"not an arn", {"ok", {}, {}, kHaiku, {}}, ErrorCode::Validation, "modelSource.copyFrom"},
-      {"application source", {"ok", {}, {}, "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abcdefabcdef", {}},
-       ErrorCode::Validation, "cannot be an application inference profile"},
+      {"application source",
+       {"ok", {}, {}, "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abcdefabcdef", {}},
+       ErrorCode::Validation,
+       "cannot be an application inference profile"},
       {"duplicate name", {"taken", {}, {}, kHaikuArn, {}}, ErrorCode::Conflict, "already exists"},
       {"reserved tag", {"ok", {}, {}, kHaikuArn, {{"aws:x", "1"}}}, ErrorCode::Validation, "reserved"},
       {"bad tag", {"ok", {}, {}, kHaikuArn, {{"a#b", "1"}}}, ErrorCode::Validation, "tags.1.member.key"},
-      {"too many tags", {"ok", {}, {}, kHaikuArn, std::vector<Tag>(51, Tag{"k", "v"})}, ErrorCode::Validation,
+      {"too many tags",
+       {"ok", {}, {}, kHaikuArn, std::vector<Tag>(51, Tag{"k", "v"})},
+       ErrorCode::Validation,
        "more than once"},
   };
   std::vector<Tag> many;
@@ -112,7 +121,8 @@ TEST_F(ProfileServiceTest, RejectsAModelNotOfferedInTheRegion) {
   const catalog::FoundationModel* model = catalog_.find_model(kHaiku);
   ASSERT_NE(model, nullptr);
   ASSERT_FALSE(model->offered_in("sa-east-1"));
-  auto r = service_.create(far, {"x", {}, {}, "arn:aws:bedrock:sa-east-1::foundation-model/" + std::string(kHaiku), {}});
+  auto r =
+      service_.create(far, {"x", {}, {}, "arn:aws:bedrock:sa-east-1::foundation-model/" + std::string(kHaiku), {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::Validation);
   EXPECT_NE(r.error().message().find("not offered in region sa-east-1"), std::string::npos);
@@ -241,7 +251,8 @@ TEST_F(ProfileServiceTest, RefusesInvocationsThatCannotReachAModel) {
   ASSERT_FALSE(elsewhere.ok());
   EXPECT_EQ(elsewhere.error().code(), ErrorCode::Validation);
   EXPECT_NE(elsewhere.error().message().find("not offered in region sa-east-1"), std::string::npos);
-  auto gone = service_.resolve_invocation(caller_, "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abcdefabcdef");
+  auto gone = service_.resolve_invocation(
+      caller_, "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abcdefabcdef");
   EXPECT_EQ(gone.error().code(), ErrorCode::ResourceNotFound);
   auto profile_only = std::find_if(catalog_.models().begin(), catalog_.models().end(), [](const auto& m) {
     return std::find(m.inference_types.begin(), m.inference_types.end(), "ON_DEMAND") == m.inference_types.end();

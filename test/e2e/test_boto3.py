@@ -564,5 +564,63 @@ class BadInputTest(GatewayTestCase):
         self.assertEqual(self.snapshot(), before)
 
 
+class TagPolicyTest(unittest.TestCase):
+    """A tag policy in the configuration: creates, tags and untags must leave every profile conforming."""
+
+    POLICY = {"requiredTags": ["application", "environment", "owner-team", "cost-center", "workload-type"],
+              "allowedEnvironments": ["dev", "staging", "prod"], "namingRule": "lowercase-with-hyphens"}
+    COMPLIANT = [{"key": "application", "value": "support-bot"}, {"key": "environment", "value": "prod"},
+                 {"key": "owner-team", "value": "growth"}, {"key": "cost-center", "value": "cc-42"},
+                 {"key": "workload-type", "value": "chat"}]
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.work = tempfile.TemporaryDirectory()
+        policy = os.path.join(cls.work.name, "tag-policy.json")
+        with open(policy, "w") as f:
+            json.dump(cls.POLICY, f)
+        cls.gateway = Gateway(config=f"tag_policy: {policy}\n").start()
+        cls.client = bedrock(cls.gateway.endpoint)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gateway.stop_and_close()
+        cls.work.cleanup()
+
+    def application_profiles(self) -> list[str]:
+        listed = self.client.list_inference_profiles(typeEquals="APPLICATION")["inferenceProfileSummaries"]
+        return sorted(p["inferenceProfileName"] for p in listed)
+
+    def refused(self, call, **kwargs) -> str:
+        with self.assertRaises(ClientError) as caught:
+            call(**kwargs)
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationException")
+        self.assertEqual(caught.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        return caught.exception.response["Error"]["Message"]
+
+    def test_a_non_compliant_profile_is_refused_and_nothing_is_stored(self):
+        before = self.application_profiles()
+        message = self.refused(self.client.create_inference_profile, inferenceProfileName="untidy",
+                               modelSource={"copyFrom": model_arn()},
+                               tags=[{"key": "environment", "value": "production"}, {"key": "Owner", "value": "x"}])
+        self.assertIn("The tag 'application' is required (requiredTags of tag-policy.json)", message)
+        self.assertIn("must be one of dev, staging, prod", message)
+        self.assertIn("Example: environment=dev", message)
+        self.assertIn("breaks the naming rule lowercase-with-hyphens", message)
+        self.assertEqual(self.application_profiles(), before)
+
+    def test_tags_and_untags_must_keep_a_profile_compliant(self):
+        arn = self.client.create_inference_profile(inferenceProfileName="tidy", modelSource={"copyFrom": model_arn()},
+                                                   tags=self.COMPLIANT)["inferenceProfileArn"]
+        message = self.refused(self.client.tag_resource, resourceARN=arn, tags=[{"key": "environment", "value": "qa"}])
+        self.assertIn("'qa' is not", message)
+        message = self.refused(self.client.untag_resource, resourceARN=arn, tagKeys=["cost-center"])
+        self.assertIn("The tag 'cost-center' is required", message)
+        self.assertEqual(sorted(self.client.list_tags_for_resource(resourceARN=arn)["tags"], key=lambda t: t["key"]),
+                         sorted(self.COMPLIANT, key=lambda t: t["key"]), "refusals change nothing")
+        self.client.tag_resource(resourceARN=arn, tags=[{"key": "environment", "value": "staging"}])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
