@@ -195,20 +195,27 @@ TEST_F(RuntimeTest, CountTokensIsFree) {
 // ---- the worst case of a request (budget admission) ----
 
 TEST(WorstCase, TheRequestedOutputLimitIsReadFromEachFormat) {
-  using runtime::requested_max_tokens;
-  EXPECT_EQ(requested_max_tokens(R"({"messages":[],"inferenceConfig":{"maxTokens":40}})"), 40);
-  EXPECT_EQ(requested_max_tokens(R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":300})"), 300);
-  EXPECT_EQ(requested_max_tokens(R"({"prompt":"hi","max_gen_len":64})"), 64);
-  EXPECT_EQ(requested_max_tokens(R"({"inputText":"hi","textGenerationConfig":{"maxTokenCount":77}})"), 77);
-  EXPECT_EQ(requested_max_tokens(R"({"messages":[],"inferenceConfig":{"max_new_tokens":12}})"), 12);
-  EXPECT_EQ(requested_max_tokens(R"({"messages":[]})"), std::nullopt);
-  EXPECT_EQ(requested_max_tokens(R"({"max_tokens":0})"), std::nullopt) << "not a limit: the provider refuses it";
-  EXPECT_EQ(requested_max_tokens("not json"), std::nullopt);
+  using provider::Operation;
+  auto native = [](std::string_view body) { return runtime::requested_max_tokens(Operation::InvokeModel, body); };
+  auto converse = [](std::string_view body) { return runtime::requested_max_tokens(Operation::Converse, body); };
+  EXPECT_EQ(converse(R"({"messages":[],"inferenceConfig":{"maxTokens":40}})"), 40);
+  EXPECT_EQ(converse(R"({"maxTokens":1,"inferenceConfig":{"maxTokens":8192}})"), 8192) << "a decoy is ignored";
+  EXPECT_EQ(converse(R"({"maxTokens":1,"messages":[]})"), std::nullopt);
+  EXPECT_EQ(native(R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":300})"), 300);
+  EXPECT_EQ(native(R"({"prompt":"hi","max_gen_len":64})"), 64);
+  EXPECT_EQ(native(R"({"prompt":"hi","max_tokens":1,"max_gen_len":4096})"), 4096) << "the largest counts";
+  EXPECT_EQ(native(R"({"inputText":"hi","textGenerationConfig":{"maxTokenCount":77}})"), 77);
+  EXPECT_EQ(native(R"({"messages":[],"inferenceConfig":{"max_new_tokens":12}})"), 12);
+  EXPECT_EQ(native(R"({"messages":[]})"), std::nullopt);
+  EXPECT_EQ(native(R"({"max_tokens":0})"), std::nullopt) << "not a limit: the provider refuses it";
+  EXPECT_EQ(native("not json"), std::nullopt);
 }
 
 TEST(WorstCase, WithoutALimitTheModelsMaximumApplies) {
   auto catalog = catalog::Catalog::embedded();
   EXPECT_EQ(runtime::max_output_tokens(100, "anthropic.claude-3-haiku-20240307-v1:0", catalog), 100);
+  EXPECT_EQ(runtime::max_output_tokens(INT64_MAX, "anthropic.claude-3-haiku-20240307-v1:0", catalog), 4096)
+      << "no more than the model can produce";
   EXPECT_EQ(runtime::max_output_tokens(std::nullopt, "anthropic.claude-3-haiku-20240307-v1:0", catalog), 4096);
   EXPECT_EQ(runtime::max_output_tokens(std::nullopt, "amazon.titan-embed-text-v2:0", catalog), 0) << "embeddings";
   int64_t largest = 0;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 
 #include "auth/sigv4.h"
@@ -19,7 +20,18 @@ namespace {
 bool is_webhook(const AlertForSubscriber& a) {
   return a.subscription_type == "SNS" && (a.address.starts_with("http://") || a.address.starts_with("https://"));
 }
-bool is_file(const AlertForSubscriber& a) { return a.address.starts_with("file://"); }
+bool is_file(const AlertForSubscriber& a) { return a.subscription_type == "SNS" && a.address.starts_with("file://"); }
+
+// `path` lies inside `directory` (after resolving `..` and symbolic links).
+bool inside(const std::string& directory, const std::string& path) {
+  if (directory.empty()) return false;
+  std::error_code ec;
+  const auto dir = std::filesystem::weakly_canonical(directory, ec);
+  const auto file = std::filesystem::weakly_canonical(path, ec);
+  if (ec) return false;
+  auto rel = file.lexically_relative(dir);
+  return !rel.empty() && *rel.begin() != ".." && rel != ".";
+}
 
 // A status worth another attempt: the receiver may take it next time.
 bool retryable(int status) { return status == 429 || status >= 500; }
@@ -77,7 +89,11 @@ size_t AlertDelivery::deliver(const std::vector<AlertForSubscriber>& alerts) {
   for (const auto& alert : alerts) {
     if (is_file(alert)) {
       Attempt attempt{new_request_id(), 1, "delivered", 0, {}};
-      if (!append_line(alert.address.substr(7), alert.body)) {
+      const std::string path = alert.address.substr(7);
+      if (!inside(options_.file_directory, path)) {
+        attempt.outcome = "failed";
+        attempt.error = path + " is outside budgets.file_directory (" + options_.file_directory + ")";
+      } else if (!append_line(path, alert.body)) {
         attempt.outcome = "failed";
         attempt.error = "cannot append to " + alert.address.substr(7);
       }

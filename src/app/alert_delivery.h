@@ -2,7 +2,9 @@
 //  * an SNS subscriber whose Address is an http:// or https:// URL is a webhook: the alert's JSON is POSTed
 //    to it, retried with exponential backoff on a connection failure, a timeout, 429 or 5xx (every other
 //    status is final); all of a round's webhooks are delivered concurrently;
-//  * a subscriber whose Address is a file:// URL gets the alert appended to that file as a line;
+//  * an SNS subscriber whose Address is a file:// URL inside `file_directory` gets the alert appended to
+//    that file as a line (any other path fails: the Budgets API must not write where the operator did not
+//    allow it);
 //  * other subscribers (EMAIL, SNS topic ARNs) are listed in the notification log only.
 // Every attempt is one line of JSON in the delivery log.
 //
@@ -28,6 +30,7 @@ struct AlertDeliveryOptions {
   std::chrono::milliseconds timeout{10000};       // per attempt
   std::string secret;  // when set, X-Tollgate-Signature: sha256=<hex HMAC-SHA256 of the body with it>
   std::string log_path;
+  std::string file_directory;  // where file:// subscribers may write (with its subdirectories)
 };
 
 // One alert for one subscriber.

@@ -330,7 +330,7 @@ Config load_config(const std::string& path) {
   }
   if (const auto& budgets = root["budgets"]) {
     if (!budgets.IsMap()) throw StartupError(where(path, budgets) + ": 'budgets' must be a mapping");
-    check_known_keys(path, budgets, {"evaluate_ms", "notification_log", "delivery_log", "webhook"});
+    check_known_keys(path, budgets, {"evaluate_ms", "notification_log", "delivery_log", "file_directory", "webhook"});
     if (budgets["evaluate_ms"]) {
       int64_t ms = scalar<int64_t>(path, budgets["evaluate_ms"], "evaluate_ms");
       if (ms < 100) throw StartupError(where(path, budgets["evaluate_ms"]) + ": evaluate_ms must be >= 100");
@@ -338,6 +338,9 @@ Config load_config(const std::string& path) {
     }
     if (budgets["notification_log"]) {
       c.budgets.notification_log = scalar<std::string>(path, budgets["notification_log"], "notification_log");
+    }
+    if (budgets["file_directory"]) {
+      c.budgets.file_directory = scalar<std::string>(path, budgets["file_directory"], "file_directory");
     }
     if (budgets["delivery_log"]) {
       c.budgets.delivery_log = scalar<std::string>(path, budgets["delivery_log"], "delivery_log");

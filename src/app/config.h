@@ -71,6 +71,7 @@ struct BudgetsConfig {
   std::chrono::milliseconds evaluate_interval{60'000};
   std::string notification_log;
   std::string delivery_log;
+  std::string file_directory;  // where file:// subscribers may write; empty: <data_dir>/budget-alerts
   int webhook_attempts = 5;
   std::chrono::milliseconds webhook_backoff{1000};
   std::chrono::milliseconds webhook_timeout{10000};

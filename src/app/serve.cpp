@@ -135,10 +135,13 @@ int serve(const Config& config) {
                                                  clock, credits.get());
     exports->start();
   }
-  AlertDeliveryOptions delivery{config.budgets.webhook_attempts, config.budgets.webhook_backoff,
-                                config.budgets.webhook_timeout, config.budgets.webhook_secret,
-                                config.budgets.delivery_log.empty() ? (data_dir / "budget-deliveries.log").string()
-                                                                    : config.budgets.delivery_log};
+  AlertDeliveryOptions delivery{
+      config.budgets.webhook_attempts,
+      config.budgets.webhook_backoff,
+      config.budgets.webhook_timeout,
+      config.budgets.webhook_secret,
+      config.budgets.delivery_log.empty() ? (data_dir / "budget-deliveries.log").string() : config.budgets.delivery_log,
+      config.budgets.file_directory.empty() ? (data_dir / "budget-alerts").string() : config.budgets.file_directory};
   BudgetNotifier notifier(budgets_api,
                           config.budgets.notification_log.empty() ? (data_dir / "budget-notifications.log").string()
                                                                   : config.budgets.notification_log,

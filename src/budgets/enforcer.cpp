@@ -65,7 +65,7 @@ int64_t Enforcer::matching_cost(const State& state, const ledger::UsageRecord& u
   int64_t sum = 0;
   facts_->record_facts(usage, [&](const costs::Fact& fact) {
     if (state.period.contains(fact.hour) && (!state.budget.filter || state.budget.filter->matches(fact))) {
-      sum += fact.cost_nano_usd;
+      if (__builtin_add_overflow(sum, fact.cost_nano_usd, &sum)) sum = std::numeric_limits<int64_t>::max();
     }
   });
   return sum;
@@ -192,14 +192,19 @@ Error Enforcer::refusal(const State& state, int64_t worst_case, bool only_reserv
   return Error(throttle ? ErrorCode::Throttling : ErrorCode::AccessDenied, std::move(message));
 }
 
-Result<Admission> Enforcer::admit(ledger::UsageRecord request) {
+Result<Admission> Enforcer::admit(ledger::UsageRecord request, bool estimated) {
   std::lock_guard lock(mu_);
   const TimePoint now = clock_.now();
   request.start_time = now;
   InFlight entry{request.request_id, request.account_id, now, std::nullopt, {}};
-  const auto& t = request.tokens;
-  const bool estimated = t.input > 0 || t.output > 0 || t.cache_read > 0 || t.cache_write > 0;
   auto account = states_.find(request.account_id);
+  if (!estimated && account != states_.end() &&
+      std::any_of(account->second.begin(), account->second.end(),
+                  [&](const auto& entry) { return in_force(entry.second->budget, now); })) {
+    // A budget came into force after the caller looked: without a worst case nothing can be reserved.
+    return Error(ErrorCode::Throttling, "A budget of account " + request.account_id +
+                                            " started blocking while this request was prepared; retry it.");
+  }
   if (estimated && account != states_.end()) {
     for (auto& [name, state] : account->second) {
       if (!in_force(state->budget, now)) continue;
@@ -207,8 +212,14 @@ Result<Admission> Enforcer::admit(ledger::UsageRecord request) {
       const int64_t amount = matching_cost(*state, request);
       if (amount == 0) continue;
       const int64_t limit = state->budget.limits.at(state->period.start);
-      if (state->spent + amount > limit) return refusal(*state, amount, false);
-      if (state->spent + state->reserved + amount > limit) return refusal(*state, amount, true);
+      // Overflowing sums do not fit (a worst case near INT64_MAX must not wrap into a small one).
+      int64_t with_spent = 0, with_reserved = 0;
+      if (amount < 0 || __builtin_add_overflow(state->spent, amount, &with_spent) || with_spent > limit) {
+        return refusal(*state, amount, false);
+      }
+      if (__builtin_add_overflow(with_spent, state->reserved, &with_reserved) || with_reserved > limit) {
+        return refusal(*state, amount, true);
+      }
       entry.reservations.emplace_back(state, amount);
     }
     for (auto& [state, amount] : entry.reservations) state->reserved += amount;

@@ -100,9 +100,10 @@ class Enforcer {
   bool watches(const std::string& account_id) const;
 
   // Admits `request`: its account, resource, model, Regions, operation and tags, with the most tokens it
-  // may use and their cost (all zero when no worst case was estimated: then it is only tracked). Refused
-  // with ThrottlingException or AccessDeniedException naming the budget, its limit and when it resets.
-  Result<Admission> admit(ledger::UsageRecord request);
+  // may use and their cost. Not `estimated` (the caller saw no budget in force): it is only tracked, or
+  // refused with a retryable ThrottlingException if a budget came into force meanwhile. Refused with
+  // ThrottlingException or AccessDeniedException naming the budget, its limit and when it resets.
+  Result<Admission> admit(ledger::UsageRecord request, bool estimated = true);
 
   struct Standing {
     Period period;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -201,6 +202,20 @@ TEST_F(EnforcerTest, InstallingWhileRequestsAreInFlightCountsEachOnce) {
   // Reinstalled (the budget changed) now, the ledger gives the same total.
   ASSERT_TRUE(enforcer_.install(budget("b", 2000)).ok());
   EXPECT_EQ(enforcer_.standing(kAccount, "b")->spent_nano_usd, 440);
+}
+
+TEST_F(EnforcerTest, AnEnormousWorstCaseDoesNotWrapAndAnUnestimatedRequestWaitsForOne) {
+  ASSERT_TRUE(enforcer_.install(budget("b", 1000)).ok());
+  ASSERT_TRUE(run(usage("some", 10, 0), 10).ok());
+  auto huge = usage("huge", 100, std::numeric_limits<int64_t>::max());
+  EXPECT_FALSE(enforcer_.admit(huge).ok()) << "input + INT64_MAX must not wrap into a small amount";
+  EXPECT_EQ(enforcer_.standing(kAccount, "b")->reserved_nano_usd, 0);
+  auto unestimated = enforcer_.admit(usage("late", 0, 0), /*estimated=*/false);
+  ASSERT_FALSE(unestimated.ok()) << "a budget is in force: a request without a worst case cannot be reserved";
+  EXPECT_EQ(unestimated.error().code(), ErrorCode::Throttling);
+  auto other = usage("other-account", 0, 0);
+  other.account_id = "999999999999";
+  EXPECT_TRUE(enforcer_.admit(other, false).ok());
 }
 
 TEST_F(EnforcerTest, ConcurrentRequestsNeverOverspend) {

@@ -520,7 +520,7 @@ class Webhooks(unittest.TestCase):
                        check=True, capture_output=True)
         cls.receiver = WebhookReceiver()
         cls.gateway = Gateway(data_dir=data, config=(
-            "budgets:\n  evaluate_ms: 200\n"
+            f"budgets:\n  evaluate_ms: 200\n  file_directory: {cls.work.name}/alerts\n"
             f"  webhook:\n    attempts: 3\n    backoff_ms: 50\n    timeout_ms: 2000\n    secret: {cls.SECRET}\n")).start()
         cls.budgets = client("budgets", cls.gateway.endpoint)
         cls.runtime = client("bedrock-runtime", cls.gateway.endpoint)
@@ -539,7 +539,9 @@ class Webhooks(unittest.TestCase):
     def test_actual_and_forecasted_alerts_reach_their_webhooks_and_files(self):
         # Some spend this month for certain (the generated history ends yesterday).
         self.runtime.converse(modelId=HAIKU_ARN, messages=[{"role": "user", "content": [{"text": "spend"}]}])
-        alerts_file = os.path.join(self.work.name, "alerts.jsonl")
+        os.makedirs(os.path.join(self.work.name, "alerts"), exist_ok=True)
+        alerts_file = os.path.join(self.work.name, "alerts", "alerts.jsonl")
+        forbidden = os.path.join(self.work.name, "elsewhere.jsonl")  # outside budgets.file_directory
         dead = "http://127.0.0.1:1/dead"  # nothing listens: every attempt fails to connect
         self.budgets.create_budget(
             AccountId=ACCOUNT_ID,
@@ -548,7 +550,8 @@ class Webhooks(unittest.TestCase):
             NotificationsWithSubscribers=[
                 {"Notification": notification(0.000001, threshold_type="ABSOLUTE_VALUE"),
                  "Subscribers": [{"SubscriptionType": "SNS", "Address": self.receiver.url + "/flaky"},
-                                 {"SubscriptionType": "SNS", "Address": "file://" + alerts_file}]},
+                                 {"SubscriptionType": "SNS", "Address": "file://" + alerts_file},
+                                 {"SubscriptionType": "SNS", "Address": "file://" + forbidden}]},
                 {"Notification": notification(0.000001, kind="FORECASTED", threshold_type="ABSOLUTE_VALUE"),
                  "Subscribers": [{"SubscriptionType": "SNS", "Address": self.receiver.url + "/hook"},
                                  {"SubscriptionType": "SNS", "Address": dead}]}])
@@ -577,6 +580,8 @@ class Webhooks(unittest.TestCase):
         self.assertEqual(outcomes[self.receiver.url + "/flaky"], [(1, "retrying", 503), (2, "delivered", 200)])
         self.assertEqual(outcomes[self.receiver.url + "/hook"], [(1, "delivered", 200)])
         self.assertEqual(outcomes["file://" + alerts_file], [(1, "delivered", None)])
+        self.assertEqual(outcomes["file://" + forbidden], [(1, "failed", None)])
+        self.assertFalse(os.path.exists(forbidden), "nothing is written outside budgets.file_directory")
         self.assertEqual(outcomes[dead], [(1, "retrying", None), (2, "retrying", None), (3, "failed", None)])
         with open(alerts_file) as f:
             lines = [json.loads(line) for line in f]

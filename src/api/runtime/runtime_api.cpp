@@ -188,8 +188,8 @@ ledger::UsageRecord Runtime::record_for(const Prepared& p, const Call& call, con
 
 Task<ledger::TokenCounts> Runtime::worst_case_tokens(const Prepared& p) {
   ledger::TokenCounts worst;
-  worst.output =
-      max_output_tokens(requested_max_tokens(p.invocation.body), p.target.model_id, deps_.profiles.catalog());
+  worst.output = max_output_tokens(requested_max_tokens(p.operation, p.invocation.body), p.target.model_id,
+                                   deps_.profiles.catalog());
   provider::Invocation count = p.invocation;
   count.operation = InvokeOp::CountTokens;
   count.body = count_tokens_body(p.invocation);
@@ -208,12 +208,13 @@ Task<ledger::TokenCounts> Runtime::worst_case_tokens(const Prepared& p) {
 Task<Status> Runtime::admit(Prepared& p, const Call& call) {
   if (!deps_.enforcer || p.operation == InvokeOp::CountTokens) co_return Status{};
   ledger::UsageRecord request = record_for(p, call, {}, ledger::UsageStatus::Success);
-  if (deps_.enforcer->watches(request.account_id)) {
+  const bool estimated = deps_.enforcer->watches(request.account_id);
+  if (estimated) {
     request.tokens = co_await worst_case_tokens(p);
     request.costs = worst_case_costs(deps_.prices.find(request.model_id, request.billing_region, p.target.geography),
                                      request.tokens);
   }
-  Result<tollgate::budgets::Admission> admitted = deps_.enforcer->admit(std::move(request));
+  Result<tollgate::budgets::Admission> admitted = deps_.enforcer->admit(std::move(request), estimated);
   if (!admitted.ok()) co_return std::move(admitted).error();
   p.started = admitted->admitted_at();
   p.admission = std::move(admitted).value();

@@ -13,6 +13,9 @@ namespace {
 
 namespace json = boost::json;
 
+// Bounds a limit for a model the catalog does not know: no model produces ten million tokens in one answer.
+constexpr int64_t kMaxOutputTokensBound = 10'000'000;
+
 std::optional<int64_t> positive_integer(const json::object& obj, std::string_view field) {
   const json::value* v = obj.if_contains(field);
   if (!v) return std::nullopt;
@@ -24,30 +27,38 @@ std::optional<int64_t> positive_integer(const json::object& obj, std::string_vie
 
 }  // namespace
 
-std::optional<int64_t> requested_max_tokens(std::string_view body) {
+std::optional<int64_t> requested_max_tokens(provider::Operation operation, std::string_view body) {
   boost::system::error_code ec;
   json::value value = json::parse(body, ec);
   if (ec || !value.is_object()) return std::nullopt;
   const json::object& request = value.get_object();
-  static constexpr std::string_view kTopLevel[] = {"max_tokens", "max_tokens_to_sample",  "max_gen_len",
-                                                   "maxTokens",  "max_completion_tokens", "max_new_tokens"};
-  for (std::string_view field : kTopLevel) {
-    if (auto limit = positive_integer(request, field)) return limit;
-  }
-  for (std::string_view config : {"inferenceConfig", "textGenerationConfig"}) {
+  auto nested = [&](std::string_view config, std::string_view field) -> std::optional<int64_t> {
     const json::value* c = request.if_contains(config);
-    if (!c || !c->is_object()) continue;
-    for (std::string_view field : {"maxTokens", "max_new_tokens", "maxTokenCount"}) {
-      if (auto limit = positive_integer(c->get_object(), field)) return limit;
-    }
+    return c && c->is_object() ? positive_integer(c->get_object(), field) : std::nullopt;
+  };
+  if (operation == provider::Operation::Converse || operation == provider::Operation::ConverseStream) {
+    return nested("inferenceConfig", "maxTokens");  // the only limit Converse has
   }
-  return std::nullopt;
+  // A native body: the largest of the limits it sets, so that a decoy field cannot understate it.
+  std::optional<int64_t> largest;
+  auto take = [&](std::optional<int64_t> limit) {
+    if (limit) largest = std::max(largest.value_or(0), *limit);
+  };
+  for (std::string_view field :
+       {"max_tokens", "max_tokens_to_sample", "max_gen_len", "maxTokens", "max_completion_tokens", "max_new_tokens"}) {
+    take(positive_integer(request, field));
+  }
+  for (std::string_view field : {"maxTokens", "max_new_tokens"}) take(nested("inferenceConfig", field));
+  take(nested("textGenerationConfig", "maxTokenCount"));
+  return largest;
 }
 
 int64_t max_output_tokens(std::optional<int64_t> requested, std::string_view model_id,
                           const catalog::Catalog& catalog) {
-  if (requested) return *requested;
   const catalog::FoundationModel* model = catalog.find_model(model_id);
+  // A limit above the model's maximum cannot produce more than the maximum (and is refused by the model).
+  if (requested && model && model->max_output_tokens) return std::min(*requested, *model->max_output_tokens);
+  if (requested) return std::min<int64_t>(*requested, kMaxOutputTokensBound);
   if (model && model->max_output_tokens) return *model->max_output_tokens;
   if (model && std::find(model->output_modalities.begin(), model->output_modalities.end(), "TEXT") ==
                    model->output_modalities.end()) {

@@ -14,13 +14,14 @@
 
 namespace tollgate::api::runtime {
 
-// The output-token limit a request sets: Converse's inferenceConfig.maxTokens, or in a model-native
-// InvokeModel body the family's field (max_tokens, max_tokens_to_sample, max_gen_len, maxTokens,
-// max_completion_tokens, max_new_tokens, textGenerationConfig.maxTokenCount, inferenceConfig.max_new_tokens).
-// None when the request sets none.
-std::optional<int64_t> requested_max_tokens(std::string_view body);
+// The output-token limit a request sets: for Converse and ConverseStream only inferenceConfig.maxTokens; in a
+// model-native InvokeModel body the largest of the families' fields it sets (max_tokens, max_tokens_to_sample,
+// max_gen_len, maxTokens, max_completion_tokens, max_new_tokens, textGenerationConfig.maxTokenCount,
+// inferenceConfig.maxTokens / max_new_tokens), so a decoy field cannot understate it. None when it sets none.
+std::optional<int64_t> requested_max_tokens(provider::Operation operation, std::string_view body);
 
-// The most output tokens a request of `model_id` may produce: its own limit, else the model's maximum from
+// The most output tokens a request of `model_id` may produce: its own limit (at most the model's maximum),
+// else the model's maximum from
 // the catalog; a model that outputs no text produces none; a text model whose maximum the catalog does not
 // know is bounded by the largest maximum of any catalog model.
 int64_t max_output_tokens(std::optional<int64_t> requested, std::string_view model_id, const catalog::Catalog& catalog);
