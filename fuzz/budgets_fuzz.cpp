@@ -15,6 +15,19 @@
 
 namespace {
 
+tollgate::ledger::UsageRecord haiku_call(std::string request_id, tollgate::ledger::TokenCounts tokens,
+                                         tollgate::ledger::TokenCosts costs) {
+  tollgate::ledger::UsageRecord r;
+  r.request_id = std::move(request_id);
+  r.account_id = "123456789012";
+  r.operation = "Converse";
+  r.model_id = "anthropic.claude-3-haiku-20240307-v1:0";
+  r.billing_region = r.served_region = "us-east-1";
+  r.tokens = tokens;
+  r.costs = costs;
+  return r;
+}
+
 struct Fixture {
   Fixture()
       : catalog(tollgate::catalog::Catalog::embedded()),
@@ -24,15 +37,8 @@ struct Fixture {
         clock(std::chrono::sys_days{std::chrono::year(2026) / 11 / 20}),
         enforcer(ledger, catalog, *tags, clock),
         api(*store, ledger, *tags, catalog, clock, 1 << 20, &enforcer) {
-    tollgate::ledger::UsageRecord r;
-    r.request_id = "fuzz";
+    auto r = haiku_call("fuzz", {100, 20, 0, 0}, {25'000, 25'000, 0, 0});
     r.start_time = r.end_time = clock.now() - std::chrono::hours(30);
-    r.account_id = "123456789012";
-    r.operation = "Converse";
-    r.model_id = "anthropic.claude-3-haiku-20240307-v1:0";
-    r.billing_region = r.served_region = "us-east-1";
-    r.tokens = {100, 20, 0, 0};
-    r.costs = {25'000, 25'000, 0, 0};
     r.tags = {{"team", "growth"}};
     std::promise<void> done;
     ledger.append(r, [&](const tollgate::Status&) { done.set_value(); });
@@ -65,14 +71,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)(fixture.api.*handler)(*request, "123456789012");
   (void)fixture.api.take_alerts();  // the notifier's round over whatever the input left
   // An admission against whatever blocking budgets the input left.
-  tollgate::ledger::UsageRecord worst;
-  worst.request_id = "fuzz-admission";
-  worst.account_id = "123456789012";
-  worst.operation = "Converse";
-  worst.model_id = "anthropic.claude-3-haiku-20240307-v1:0";
-  worst.billing_region = worst.served_region = "us-east-1";
-  worst.tokens = {10, 10, 0, 0};
-  worst.costs = {2'500, 12'500, 0, 0};
-  (void)fixture.enforcer.admit(worst);
+  (void)fixture.enforcer.admit(haiku_call("fuzz-admission", {10, 10, 0, 0}, {2'500, 12'500, 0, 0}));
   return 0;
 }

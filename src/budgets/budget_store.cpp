@@ -6,7 +6,9 @@ namespace tollgate::budgets {
 namespace {
 
 using store::sqlite::Database;
+using store::sqlite::from_ms;
 using store::sqlite::Statement;
+using store::sqlite::to_ms;
 using store::sqlite::Transaction;
 
 const std::vector<store::sqlite::Migration> kMigrations = {
@@ -21,9 +23,6 @@ CREATE TABLE budgets (
 ) WITHOUT ROWID;
 )sql"},
 };
-
-int64_t to_ms(TimePoint t) { return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count(); }
-TimePoint from_ms(int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
 
 Error not_found(const std::string& account_id, const std::string& name) {
   return Error(ErrorCode::NotFound, "Account " + account_id + " has no budget named '" + name + "'.");

@@ -73,7 +73,9 @@ int64_t Enforcer::matching_cost(const State& state, const ledger::UsageRecord& u
 
 void Enforcer::roll(State& state, TimePoint now) const {
   if (now < state.period.end) return;
-  state.period = current_period(state.budget.period, now);
+  const Period next = current_period(state.budget.period, now);
+  if (next.start == state.period.start) return;  // a CUSTOM budget past its end keeps its last period
+  state.period = next;
   state.spent = 0;
 }
 
@@ -144,22 +146,31 @@ Status Enforcer::refresh_tags() {
   auto timeline = tags_.timeline();
   TOLLGATE_TRY(timeline);
   std::lock_guard lock(mu_);
-  facts_ = std::make_unique<costs::FactSource>(ledger_, catalog_, std::move(timeline).value());
+  // Every fresh state is counted before any replaces its old one, so a failed count changes nothing.
+  auto facts = std::make_unique<costs::FactSource>(ledger_, catalog_, std::move(timeline).value());
+  std::swap(facts_, facts);
   const TimePoint now = clock_.now();
+  std::vector<std::pair<std::shared_ptr<State>*, std::shared_ptr<State>>> fresh_states;
   for (auto& [account, budgets] : states_) {
     for (auto& [name, state] : budgets) {
-      // A fresh state: reservations held against the old one are released into it, harmlessly.
       auto fresh = std::make_shared<State>(State{state->budget, {}, 0, 0});
-      TOLLGATE_TRY(count_spend(*fresh, now));
-      for (auto& [id, f] : in_flight_) {
-        for (auto& [reserved_on, amount] : f.reservations) {
-          if (reserved_on != state) continue;
-          reserved_on = fresh;
-          fresh->reserved += amount;
-        }
+      if (Status counted = count_spend(*fresh, now); !counted) {
+        std::swap(facts_, facts);
+        return counted;
       }
-      state = std::move(fresh);
+      fresh_states.emplace_back(&state, std::move(fresh));
     }
+  }
+  for (auto& [state, fresh] : fresh_states) {
+    // Reservations held against the old state move to the fresh one.
+    for (auto& [id, f] : in_flight_) {
+      for (auto& [reserved_on, amount] : f.reservations) {
+        if (reserved_on != *state) continue;
+        reserved_on = fresh;
+        fresh->reserved += amount;
+      }
+    }
+    *state = std::move(fresh);
   }
   return {};
 }

@@ -16,8 +16,9 @@
 //    its period's committed usage from the ledger while admissions wait: hours before the oldest request
 //    in flight from the rollups, later hours record by record without the requests in flight (their
 //    settlement adds them), so nothing is counted twice or missed.
-//  * Requests admitted before a budget became blocking are not refused or reserved retroactively; their
-//    cost counts when they commit.
+//  * Installing a budget reserves the requests in flight that carry a worst case (those admitted while
+//    another blocking budget watched their account); requests admitted with none are not refused or
+//    reserved retroactively, and their cost counts when they commit.
 //
 // Thread-safety: every method may be called from any thread (one mutex).
 #pragma once

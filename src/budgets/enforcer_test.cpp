@@ -160,6 +160,20 @@ TEST_F(EnforcerTest, ThePeriodResetsOnTheUtcCalendarBoundary) {
   EXPECT_EQ(enforcer_.standing(kAccount, "daily")->period.start, at(12, 1, 0));
 }
 
+TEST_F(EnforcerTest, ACustomBudgetPastItsEndKeepsItsSpendAndNoLongerBlocks) {
+  auto b = budget("launch", 1000, TimeUnit::Custom);
+  b.time_unit = "CUSTOM";
+  b.period = {TimeUnit::Custom, at(11, 1, 0), at(12, 1, 0)};
+  ASSERT_TRUE(enforcer_.install(b).ok());
+  ASSERT_TRUE(run(usage("a", 900, 0), 900).ok());
+  EXPECT_FALSE(enforcer_.admit(usage("b", 200, 0)).ok());
+  clock_.set(at(12, 2, 0));
+  EXPECT_TRUE(run(usage("c", 200, 0), 200).ok()) << "past its end the budget does not block";
+  EXPECT_EQ(enforcer_.standing(kAccount, "launch")->spent_nano_usd, 900);
+  EXPECT_EQ(enforcer_.standing(kAccount, "launch")->spent_nano_usd, 900) << "asking twice changes nothing";
+  EXPECT_EQ(enforcer_.standing(kAccount, "launch")->period.start, at(11, 1, 0));
+}
+
 TEST_F(EnforcerTest, APlannedLimitAppliesToItsPeriodAndTheLastOneStays) {
   auto b = budget("planned", 0);
   b.limits.planned_nano_usd = {{at(11, 1, 0), 1000}, {at(12, 1, 0), 3000}};

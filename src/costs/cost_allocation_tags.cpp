@@ -11,6 +11,8 @@ namespace {
 
 using store::sqlite::Database;
 using store::sqlite::DatabaseOptions;
+using store::sqlite::from_ms;
+using store::sqlite::to_ms;
 using store::sqlite::Transaction;
 
 constexpr auto kHour = std::chrono::hours(1);
@@ -39,9 +41,6 @@ CREATE TABLE cost_allocation_backfills (
 );
 )sql"},
 };
-
-int64_t to_ms(TimePoint t) { return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count(); }
-TimePoint from_ms(int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
 
 Error read_only_error() {
   return Error(ErrorCode::ServiceUnavailable, "The cost-allocation tags were opened read-only.");

@@ -15,7 +15,11 @@ namespace {
 
 using store::sqlite::Database;
 using store::sqlite::DatabaseOptions;
+using store::sqlite::from_ms;
+using store::sqlite::join_lines;
+using store::sqlite::split_lines;
 using store::sqlite::Statement;
+using store::sqlite::to_ms;
 
 const std::vector<store::sqlite::Migration> kMigrations = {
     {1, R"sql(
@@ -31,27 +35,6 @@ CREATE TABLE credit_grants (
 ) WITHOUT ROWID;
 )sql"},
 };
-
-int64_t to_ms(TimePoint t) { return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count(); }
-TimePoint from_ms(int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
-
-std::string join_lines(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : "\n") + s;
-  return out;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 bool eligible(const CreditGrant& g, const Fact& fact) {
   return g.account_id == fact.dims->account_id && fact.hour >= g.start && fact.hour < g.expiry &&

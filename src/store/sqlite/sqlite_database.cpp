@@ -10,8 +10,8 @@ namespace tollgate::store::sqlite {
 Database::Database(const std::string& path) : Database(path, DatabaseOptions{}) {}
 
 Database::Database(const std::string& path, const DatabaseOptions& options) {
-  int flags = (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-              SQLITE_OPEN_NOMUTEX;
+  int flags =
+      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -65,7 +65,8 @@ Status Database::checkpoint_passive() {
 }
 
 Error Database::error(std::string_view what) const {
-  return Error(ErrorCode::InternalServer, "The service could not complete the request because of a storage error; retry it.",
+  return Error(ErrorCode::InternalServer,
+               "The service could not complete the request because of a storage error; retry it.",
                std::string(what) + ": " + sqlite3_errmsg(db_));
 }
 
@@ -75,8 +76,8 @@ Status Database::exec(std::string_view sql) {
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
     std::string detail = text + ": " + (message ? message : "unknown error");
     sqlite3_free(message);
-    return Error(ErrorCode::InternalServer, "The service could not complete the request because of a storage error; retry it.",
-                 detail);
+    return Error(ErrorCode::InternalServer,
+                 "The service could not complete the request because of a storage error; retry it.", detail);
   }
   return {};
 }
@@ -122,7 +123,8 @@ void Database::migrate(std::string_view component, const std::vector<Migration>&
     if (m.then) {
       if (auto s = m.then(*this); !s.ok()) fail(s);
     }
-    auto record = prepare("INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, datetime('now'))");
+    auto record =
+        prepare("INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, datetime('now'))");
     if (!record.ok()) fail(record.error());
     record->bind(1, component).bind(2, m.version);
     if (auto s = record->run(); !s.ok()) fail(s);
@@ -202,7 +204,8 @@ std::string Statement::text(int column) const { return std::string(text_view(col
 
 std::string_view Statement::text_view(int column) const {
   const auto* p = sqlite3_column_text(stmt_, column);
-  return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
+  return p ? std::string_view(reinterpret_cast<const char*>(p),
+                              static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
            : std::string_view();
 }
 
@@ -216,6 +219,30 @@ std::string Statement::blob(int column) const {
   const void* p = sqlite3_column_blob(stmt_, column);
   return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, column)))
            : std::string();
+}
+
+int64_t to_ms(TimePoint t) { return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count(); }
+TimePoint from_ms(int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+
+std::string join_lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out.push_back('\n');
+    out += item;
+  }
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace tollgate::store::sqlite

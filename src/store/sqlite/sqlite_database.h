@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/result.h"
 
 struct sqlite3;
@@ -133,5 +134,12 @@ class Statement {
   sqlite3_stmt* stmt_;
   bool constraint_failed_ = false;
 };
+
+// How the stores keep values that SQLite has no type for: a time as integer milliseconds since the epoch
+// (UTC), a list of texts without newlines as one TEXT, one per line.
+int64_t to_ms(TimePoint t);
+TimePoint from_ms(int64_t ms);
+std::string join_lines(const std::vector<std::string>& items);
+std::vector<std::string> split_lines(const std::string& text);
 
 }  // namespace tollgate::store::sqlite

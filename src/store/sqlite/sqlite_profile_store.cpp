@@ -45,33 +45,6 @@ constexpr std::string_view kColumns =
     "account_id, region, id, name, description, source_arn, model_arns, client_request_token, created_at_ms, "
     "updated_at_ms";
 
-int64_t to_ms(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-TimePoint from_ms(int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
-
-std::string join_lines(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out.push_back('\n');
-    out += item;
-  }
-  return out;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 class SqliteProfileStore final : public ProfileStore {
  public:
   explicit SqliteProfileStore(const std::string& path) : db_(path) { db_.migrate("profiles", kMigrations); }
