@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
@@ -64,6 +65,18 @@ void check_known_keys(const std::string& path, const YAML::Node& map, std::initi
   }
 }
 
+// A caller's name is the user name of its IAM ARN (arn:aws:iam::<account>:user/<name>).
+void check_iam_name(const std::string& path, const YAML::Node& node, const std::string& name) {
+  const bool valid = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("+=,.@_-").find(c) != std::string_view::npos;
+  });
+  if (!valid) {
+    throw StartupError(where(path, node) + ": name '" + name +
+                       "' is not an IAM user name (1 to 64 of letters, digits and + = , . @ _ -); it names the caller "
+                       "as arn:aws:iam::<account>:user/<name>");
+  }
+}
+
 auth::AccessKeyCredential read_principal(const std::string& path, const YAML::Node& node) {
   if (!node.IsMap()) throw StartupError(where(path, node) + ": each principal must be a mapping");
   check_known_keys(path, node, {"access_key_id", "secret_access_key", "account_id", "name"});
@@ -76,6 +89,7 @@ auth::AccessKeyCredential read_principal(const std::string& path, const YAML::No
   p.account_id = scalar<std::string>(path, node["account_id"], "account_id");
   check_account(path, node["account_id"], p.account_id);
   p.name = node["name"] ? scalar<std::string>(path, node["name"], "name") : p.access_key_id;
+  check_iam_name(path, node["name"] ? node["name"] : node["access_key_id"], p.name);
   return p;
 }
 
@@ -91,6 +105,7 @@ auth::ApiKeyCredential read_api_key(const std::string& path, const YAML::Node& n
   k.account_id = scalar<std::string>(path, node["account_id"], "account_id");
   check_account(path, node["account_id"], k.account_id);
   k.name = node["name"] ? scalar<std::string>(path, node["name"], "name") : k.id;
+  check_iam_name(path, node["name"] ? node["name"] : node["id"], k.name);
   return k;
 }
 

@@ -30,7 +30,10 @@ struct Principal {
   Kind kind = Kind::AccessKey;
   std::string account_id;  // 12 digits
   std::string key_id;      // access key id, or the API key's id (never the secret)
-  std::string name;
+  std::string name;        // an IAM user name: [A-Za-z0-9+=,.@_-]{1,64} (checked when configured)
+
+  // Who the caller is, as IAM names it (usage records, Cost Explorer's IAM_PRINCIPAL, access policies).
+  std::string arn() const { return "arn:aws:iam::" + account_id + ":user/" + name; }
 };
 
 }  // namespace tollgate::auth
