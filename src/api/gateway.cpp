@@ -7,12 +7,23 @@
 #include <chrono>
 
 #include "core/ids.h"
+#include "govern/authorization.h"
 #include "io/async.h"
 
 namespace tollgate::api {
 namespace {
 
 constexpr size_t kDefaultBodyLimit = 1024 * 1024;
+
+// The caller's access policy on the operation (runtime operations authorize themselves, later).
+Status authorize(const Operation& op, const Call& call) {
+  if (op.authorizes_itself) return {};
+  const auth::Principal& principal = call.auth.principal;
+  if (!principal.policy) return {};
+  govern::OperationCall what{op.signing_name,   op.name,          call.label,
+                             call.request.body, call.auth.region, principal.account_id};
+  return govern::authorize(principal.arn(), principal.policy.get(), govern::access_request_of(what));
+}
 
 std::string_view content_type(Protocol protocol) {
   return protocol == Protocol::AwsJson11 ? "application/x-amz-json-1.1" : "application/json";
@@ -160,7 +171,9 @@ Task<void> Gateway::handle(http::Request& request, http::ResponseWriter& raw_wri
       outcome = std::move(auth).error();
     } else {
       Call call{request, *auth, std::move(m->label), request_id};
-      if (op.async_handler) {
+      if (Status allowed = authorize(op, call); !allowed.ok()) {
+        outcome = std::move(allowed).error();
+      } else if (op.async_handler) {
         outcome = co_await op.async_handler(call, writer);
       } else {
         // Off the io thread: a control-plane write waits for SQLite's fsync.

@@ -1,9 +1,9 @@
 // The edge between HTTP and the AWS APIs: finds the operation a request
 // addresses (rest-json by method and path; json-1.1 by X-Amz-Target),
-// authenticates it with the operation's signing name, runs the operation's
-// handler, and encodes every answer — errors included, in the protocol of the
-// API addressed — with x-amzn-RequestId. This is the one place an Error becomes
-// bytes on the wire.
+// authenticates it with the operation's signing name, authorizes it against the
+// caller's access policy (govern/), runs the operation's handler, and encodes
+// every answer — errors included, in the protocol of the API addressed — with
+// x-amzn-RequestId. This is the one place an Error becomes bytes on the wire.
 //
 // Thread-safety: register operations before serving; handle() is then
 // safe to call concurrently.
@@ -38,13 +38,17 @@ using OperationHandler = std::function<Result<http::Response>(const Call&)>;
 using AsyncOperationHandler = std::function<Task<Status>(const Call&, http::ResponseWriter&)>;
 
 struct Operation {
-  std::string name;          // e.g. "CreateInferenceProfile"
+  std::string name;  // e.g. "CreateInferenceProfile"
   Protocol protocol;
   std::string signing_name;  // SigV4 service in the credential scope: "bedrock", "ce", "budgets"
   bool bearer_allowed;       // Bedrock API keys (Authorization: Bearer)
   size_t body_limit;
   OperationHandler handler;               // either this…
   AsyncOperationHandler async_handler{};  // …or this
+  // The Gateway authorizes every call against the caller's access policy before its handler runs
+  // (govern::access_request_of names the action and resource). True: the handler does it itself, where
+  // the resource becomes known (the runtime, once the modelId is resolved), before a model is called.
+  bool authorizes_itself = false;
 };
 
 class Gateway final : public http::RequestHandler {

@@ -2,14 +2,14 @@
 // API key (SigV4 itself is tested in auth/ and end to end).
 #include "api/gateway.h"
 
-#include <gtest/gtest.h>
-
 #include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
 
 #include <stdexcept>
 #include <thread>
 
 #include "api/bedrock/control_plane.h"
+#include "govern/access_policy.h"
 #include "http/in_memory.h"
 #include "store/sqlite/sqlite_profile_store.h"
 
@@ -29,11 +29,11 @@ class GatewayTest : public ::testing::Test {
         service_(catalog_, *store_, clock_),
         gateway_(authenticator_) {
     bedrock::register_control_plane(gateway_, service_, catalog_, 4096);
-    gateway_.add_json("AWSInsightsIndexService.GetCostAndUsage",
-                      Operation{"GetCostAndUsage", Protocol::AwsJson11, "ce", false, 4096,
-                                [](const Call&) -> Result<http::Response> {
-                                  return Error(ErrorCode::Validation, "json-1.1 error");
-                                }});
+    gateway_.add_json(
+        "AWSInsightsIndexService.GetCostAndUsage",
+        Operation{"GetCostAndUsage", Protocol::AwsJson11, "ce", false, 4096, [](const Call&) -> Result<http::Response> {
+                    return Error(ErrorCode::Validation, "json-1.1 error");
+                  }});
   }
 
   http::Response send(std::string method, std::string path, std::string body = "", std::string query = "",
@@ -63,12 +63,12 @@ class GatewayTest : public ::testing::Test {
 
 TEST_F(GatewayTest, WholeAnswerHandlersRunOffTheServingThreadAndAThrowIsA500) {
   std::thread::id handler_thread;
-  gateway_.add_json("AWSInsightsIndexService.GetTags",
-                    Operation{"GetTags", Protocol::AwsJson11, "ce", true, 4096,
-                              [&](const Call&) -> Result<http::Response> {
-                                handler_thread = std::this_thread::get_id();
-                                return Gateway::json_response(200, "{}", Protocol::AwsJson11);
-                              }});
+  gateway_.add_json(
+      "AWSInsightsIndexService.GetTags",
+      Operation{"GetTags", Protocol::AwsJson11, "ce", true, 4096, [&](const Call&) -> Result<http::Response> {
+                  handler_thread = std::this_thread::get_id();
+                  return Gateway::json_response(200, "{}", Protocol::AwsJson11);
+                }});
   gateway_.add_json("AWSInsightsIndexService.GetDimensionValues",
                     Operation{"GetDimensionValues", Protocol::AwsJson11, "ce", true, 4096,
                               [](const Call&) -> Result<http::Response> { throw std::runtime_error("boom"); }});
@@ -125,7 +125,8 @@ TEST_F(GatewayTest, EncodesRestJsonErrors) {
   EXPECT_EQ(error_type(malformed), "ValidationException");
   EXPECT_NE(json::parse(malformed.body).at("message").as_string().find("not valid JSON"), std::string::npos);
 
-  auto wrong_type = send("POST", "/inference-profiles", R"({"inferenceProfileName": 5, "modelSource": {"copyFrom": "x"}})");
+  auto wrong_type =
+      send("POST", "/inference-profiles", R"({"inferenceProfileName": 5, "modelSource": {"copyFrom": "x"}})");
   EXPECT_EQ(error_type(wrong_type), "ValidationException");
 
   auto unknown = send("GET", "/nothing-here");
@@ -144,7 +145,8 @@ TEST_F(GatewayTest, EncodesJson11ErrorsWithType) {
   http::Request req;
   req.method = "POST";
   req.path = "/";
-  req.headers = {{"X-Amz-Target", "AWSInsightsIndexService.NoSuchThing"}, {"Content-Type", "application/x-amz-json-1.1"}};
+  req.headers = {{"X-Amz-Target", "AWSInsightsIndexService.NoSuchThing"},
+                 {"Content-Type", "application/x-amz-json-1.1"}};
   auto res = http::serve_in_memory(gateway_, req);
   EXPECT_EQ(res.status, 404);
   auto body = json::parse(res.body).as_object();
@@ -176,6 +178,80 @@ TEST_F(GatewayTest, BodyLimitFollowsTheOperation) {
   auto rejected = gateway_.reject(req, Error(ErrorCode::RequestEntityTooLarge, "too big"));
   EXPECT_EQ(rejected.status, 413);
   EXPECT_EQ(error_type(rejected), "ValidationException");
+}
+
+// A caller whose access policy allows reading profiles and nothing else.
+class GatewayPolicyTest : public ::testing::Test {
+ protected:
+  GatewayPolicyTest()
+      : catalog_(catalog::Catalog::embedded()),
+        store_(store::sqlite::open_profile_store(":memory:")),
+        clock_(std::chrono::system_clock::now()),
+        authenticator_({}, {{"reader", "reader-token", "123456789012", "reader", reader_policy()}}, clock_,
+                       "us-east-1"),
+        service_(catalog_, *store_, clock_),
+        gateway_(authenticator_) {
+    bedrock::register_control_plane(gateway_, service_, catalog_, 4096);
+    gateway_.add_json("AWSInsightsIndexService.GetCostAndUsage",
+                      Operation{"GetCostAndUsage", Protocol::AwsJson11, "ce", true, 4096,
+                                [this](const Call&) -> Result<http::Response> {
+                                  ++handled_;
+                                  return Gateway::json_response(200, "{}", Protocol::AwsJson11);
+                                }});
+  }
+
+  static auth::PolicyPtr reader_policy() {
+    auto policy = govern::AccessPolicy::parse(R"({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["bedrock:Get*", "bedrock:List*"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "ce:*", "Resource": "*"}]})");
+    return std::make_shared<const govern::AccessPolicy>(std::move(policy).value());
+  }
+
+  http::Response send(std::string method, std::string path, std::string body = "", std::string target = "") {
+    http::Request req;
+    req.method = std::move(method);
+    req.path = std::move(path);
+    req.body = std::move(body);
+    req.headers = {{"Host", "localhost"}, {"Authorization", "Bearer reader-token"}};
+    if (!target.empty()) req.headers.push_back({"X-Amz-Target", target});
+    return http::serve_in_memory(gateway_, req);
+  }
+
+  catalog::Catalog catalog_;
+  std::unique_ptr<store::ProfileStore> store_;
+  ManualClock clock_;
+  auth::Authenticator authenticator_;
+  profiles::ProfileService service_;
+  Gateway gateway_;
+  int handled_ = 0;
+};
+
+TEST_F(GatewayPolicyTest, AnOperationThePolicyDoesNotAllowIsRefusedBeforeItsHandler) {
+  auto listed = send("GET", "/inference-profiles");
+  EXPECT_EQ(listed.status, 200) << listed.body;
+
+  auto created = send("POST", "/inference-profiles",
+                      R"({"inferenceProfileName":"nope","modelSource":{"copyFrom":)"
+                      R"("arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"}})");
+  EXPECT_EQ(created.status, 403);
+  EXPECT_EQ(created.header("x-amzn-ErrorType").value_or(""), "AccessDeniedException");
+  EXPECT_EQ(json::parse(created.body).at("message").as_string(),
+            "User: arn:aws:iam::123456789012:user/reader is not authorized to perform: bedrock:CreateInferenceProfile "
+            "on resource: arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/* because no "
+            "identity-based policy allows the bedrock:CreateInferenceProfile action");
+  EXPECT_TRUE(
+      service_.list({"123456789012", "us-east-1"}, {profiles::ProfileType::Application, {}, {}})->profiles.empty())
+      << "nothing is created";
+
+  auto costs = send("POST", "/", "{}", "AWSInsightsIndexService.GetCostAndUsage");
+  EXPECT_EQ(costs.status, 403);
+  auto body = json::parse(costs.body).as_object();
+  EXPECT_EQ(body.at("__type").as_string(), "AccessDeniedException");
+  EXPECT_NE(std::string(body.at("Message").as_string())
+                .find("ce:GetCostAndUsage on resource: * with an explicit deny in an identity-based policy"),
+            std::string::npos)
+      << costs.body;
+  EXPECT_EQ(handled_, 0);
 }
 
 }  // namespace

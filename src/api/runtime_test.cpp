@@ -8,6 +8,7 @@
 #include "api/runtime/worst_case.h"
 #include "core/base64.h"
 #include "eventstream/eventstream.h"
+#include "govern/access_policy.h"
 #include "http/in_memory.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "store/sqlite/sqlite_profile_store.h"
@@ -118,7 +119,7 @@ TEST_F(RuntimeTest, ConverseThroughAProfileIsMeteredPricedAndTagged) {
   EXPECT_EQ(r.operation, "Converse");
   EXPECT_EQ(r.profile_arn, profile_arn_);
   EXPECT_EQ(r.resource_arn, profile_arn_);
-  EXPECT_EQ(r.principal, "key-1");
+  EXPECT_EQ(r.principal, "arn:aws:iam::123456789012:user/ci");  // the caller's IAM ARN, not its key id
   EXPECT_EQ(r.billing_region, "us-east-1");
   EXPECT_EQ(r.served_region, "us-east-1");
   EXPECT_EQ(r.tokens, (ledger::TokenCounts{10, 5, 0, 0}));
@@ -242,6 +243,123 @@ TEST(WorstCase, InputIsPricedAtTheDearestInputPrice) {
   EXPECT_EQ(costs.input_nano_usd, 312'500);  // 1000 tokens at the cache-write price
   EXPECT_EQ(costs.output_nano_usd, 125'000);
   EXPECT_EQ(runtime::worst_case_costs(nullptr, {1000, 100, 0, 0}).total_nano_usd(), 0) << "no price, no cost";
+}
+
+// Access policies and governance.require_application_profiles on the runtime.
+class RuntimePolicyTest : public ::testing::Test {
+ protected:
+  static auth::PolicyPtr policy(std::string_view json) {
+    return std::make_shared<const govern::AccessPolicy>(std::move(govern::AccessPolicy::parse(json)).value());
+  }
+
+  RuntimePolicyTest()
+      : catalog_(catalog::Catalog::embedded()),
+        prices_(meter::PriceBook::embedded()),
+        store_(store::sqlite::open_profile_store(":memory:")),
+        clock_(std::chrono::system_clock::now()),
+        authenticator_({},
+                       {{"open", "open-token", "123456789012", "open"},
+                        {"no-chat", "no-chat-token", "123456789012", "no-chat",
+                         policy(R"({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
+                             {"Effect": "Deny", "Action": "bedrock:InvokeModel",
+                              "Resource": "arn:aws:bedrock:*:*:application-inference-profile/*"}]})")},
+                        {"models", "models-token", "123456789012", "models",
+                         policy(R"({"Statement": [{"Effect": "Allow", "Action": "bedrock:InvokeModel*",
+                             "Resource": "arn:aws:bedrock:*::foundation-model/anthropic.*"}]})")}},
+                       clock_, "us-east-1"),
+        service_(catalog_, *store_, clock_),
+        ledger_(ledger::sqlite::SqliteLedgerOptions{":memory:"}),
+        provider_(std::make_shared<ScriptedProvider>()),
+        gateway_(authenticator_) {
+    registry_.set_fallback(provider_);
+    runtime::RuntimeDependencies deps{service_, registry_, prices_, ledger_, clock_, 1 << 20};
+    deps.require_application_profiles = true;
+    runtime::register_runtime(gateway_, deps);
+    profile_arn_ = service_
+                       .create({"123456789012", "us-east-1"},
+                               {"support-bot", std::nullopt, std::nullopt, kHaikuArn, {{"team", "growth"}}})
+                       ->arn;
+  }
+
+  http::Response post(const std::string& model_id, const std::string& op, const std::string& token) {
+    std::string encoded;
+    for (char c : model_id) encoded += c == ':' ? "%3A" : c == '/' ? "%2F" : std::string(1, c);
+    http::Request req;
+    req.method = "POST";
+    req.path = "/model/" + encoded + "/" + op;
+    req.body = "{}";
+    req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+    return http::serve_in_memory(gateway_, req);
+  }
+
+  static std::string message(const http::Response& res) {
+    return std::string(json::parse(res.body).at("message").as_string());
+  }
+
+  std::vector<ledger::UsageRecord> records() { return *ledger_.query({}); }
+
+  catalog::Catalog catalog_;
+  meter::PriceBook prices_;
+  std::unique_ptr<store::ProfileStore> store_;
+  ManualClock clock_;
+  auth::Authenticator authenticator_;
+  profiles::ProfileService service_;
+  ledger::sqlite::SqliteLedger ledger_;
+  std::shared_ptr<ScriptedProvider> provider_;
+  provider::ProviderRegistry registry_;
+  Gateway gateway_;
+  std::string profile_arn_;
+};
+
+TEST_F(RuntimePolicyTest, ADeniedCallReachesNoModelAndRecordsNoUsage) {
+  auto denied = post(profile_arn_, "converse", "no-chat-token");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(denied.header("x-amzn-ErrorType").value_or(""), "AccessDeniedException");
+  EXPECT_EQ(message(denied),
+            "User: arn:aws:iam::123456789012:user/no-chat is not authorized to perform: "
+            "bedrock:InvokeModel on resource: " +
+                profile_arn_ + " with an explicit deny in an identity-based policy");
+  EXPECT_EQ(provider_->last_model, "") << "no model was called";
+  EXPECT_TRUE(records().empty());
+
+  // ConverseStream is bedrock:InvokeModelWithResponseStream, which that policy does not deny.
+  auto streamed = post(profile_arn_, "converse-stream", "no-chat-token");
+  EXPECT_EQ(streamed.status, 200) << streamed.body;
+  EXPECT_EQ(records().size(), 1u);
+}
+
+TEST_F(RuntimePolicyTest, ABareModelIsRefusedNamingTheProfilesTheCallerMayUse) {
+  auto refused = post("anthropic.claude-3-haiku-20240307-v1:0", "converse", "open-token");
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.header("x-amzn-ErrorType").value_or(""), "AccessDeniedException");
+  EXPECT_NE(message(refused).find("requires runtime calls to go through an application inference profile"),
+            std::string::npos)
+      << message(refused);
+  EXPECT_NE(message(refused).find(profile_arn_ + " (support-bot)"), std::string::npos) << message(refused);
+  auto system = post("us.anthropic.claude-3-haiku-20240307-v1:0", "converse", "open-token");
+  EXPECT_EQ(system.status, 403) << "a system-defined profile is no application profile";
+  EXPECT_TRUE(records().empty());
+  EXPECT_EQ(provider_->last_model, "");
+
+  EXPECT_EQ(post(profile_arn_, "converse", "open-token").status, 200);
+  EXPECT_EQ(records().size(), 1u);
+}
+
+TEST_F(RuntimePolicyTest, APolicyThatNamesTheModelExplicitlyGetsThrough) {
+  auto bare = post(kHaikuArn, "converse", "models-token");
+  EXPECT_EQ(bare.status, 200) << bare.body;
+  ASSERT_EQ(records().size(), 1u);
+  EXPECT_EQ(records()[0].resource_arn, kHaikuArn);
+
+  // Its policy allows no application profile (nor the system-defined one): the refusal says so.
+  auto system = post("us.anthropic.claude-3-haiku-20240307-v1:0", "converse", "models-token");
+  EXPECT_EQ(system.status, 403);
+  EXPECT_NE(message(system).find("because no identity-based policy allows the bedrock:InvokeModel action"),
+            std::string::npos)
+      << message(system);
+  auto through_profile = post(profile_arn_, "converse", "models-token");
+  EXPECT_EQ(through_profile.status, 403);
+  EXPECT_EQ(records().size(), 1u);
 }
 
 }  // namespace

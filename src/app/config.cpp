@@ -6,10 +6,13 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "app/credits_command.h"
 #include "core/error.h"
+#include "govern/access_policy.h"
 
 namespace tollgate::app {
 namespace {
@@ -77,9 +80,83 @@ void check_iam_name(const std::string& path, const YAML::Node& node, const std::
   }
 }
 
+void append_json_string(std::string& out, const std::string& text) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[(c >> 4) & 0xf];
+      out += kHex[c & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// A YAML node as JSON text: every scalar a string (a policy holds nothing else), null as null.
+void append_json(std::string& out, const YAML::Node& node) {
+  if (node.IsMap()) {
+    out += '{';
+    bool first = true;
+    for (const auto& item : node) {
+      if (!first) out += ',';
+      first = false;
+      append_json_string(out, item.first.Scalar());
+      out += ':';
+      append_json(out, item.second);
+    }
+    out += '}';
+  } else if (node.IsSequence()) {
+    out += '[';
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (i) out += ',';
+      append_json(out, node[i]);
+    }
+    out += ']';
+  } else if (node.IsScalar()) {
+    append_json_string(out, node.Scalar());
+  } else {
+    out += "null";
+  }
+}
+
+auth::PolicyPtr parse_policy(const std::string& location, const std::string& json) {
+  auto policy = govern::AccessPolicy::parse(json);
+  if (!policy.ok()) throw StartupError(location + ": " + policy.error().message());
+  return std::make_shared<const govern::AccessPolicy>(std::move(policy).value());
+}
+
+// `policy:` (an inline mapping in IAM's JSON shape, or JSON text) or `policy_file:` (a JSON file, relative to
+// the configuration's directory) of a principal or API key; null when neither is given.
+auth::PolicyPtr read_policy(const std::string& path, const YAML::Node& owner) {
+  const YAML::Node& inline_policy = owner["policy"];
+  const YAML::Node& file_node = owner["policy_file"];
+  if (inline_policy && file_node) {
+    throw StartupError(where(path, file_node) + ": give either 'policy' or 'policy_file', not both");
+  }
+  if (inline_policy) {
+    std::string json;
+    if (inline_policy.IsScalar()) {
+      json = inline_policy.Scalar();
+    } else {
+      append_json(json, inline_policy);
+    }
+    return parse_policy(where(path, inline_policy) + ": policy", json);
+  }
+  if (!file_node) return nullptr;
+  std::filesystem::path file = scalar<std::string>(path, file_node, "policy_file");
+  if (file.is_relative()) file = std::filesystem::path(path).parent_path() / file;
+  return load_access_policy(file.string());
+}
+
 auth::AccessKeyCredential read_principal(const std::string& path, const YAML::Node& node) {
   if (!node.IsMap()) throw StartupError(where(path, node) + ": each principal must be a mapping");
-  check_known_keys(path, node, {"access_key_id", "secret_access_key", "account_id", "name"});
+  check_known_keys(path, node, {"access_key_id", "secret_access_key", "account_id", "name", "policy", "policy_file"});
   for (auto required : {"access_key_id", "secret_access_key", "account_id"}) {
     if (!node[required]) throw StartupError(where(path, node) + ": principal is missing '" + required + "'");
   }
@@ -90,12 +167,13 @@ auth::AccessKeyCredential read_principal(const std::string& path, const YAML::No
   check_account(path, node["account_id"], p.account_id);
   p.name = node["name"] ? scalar<std::string>(path, node["name"], "name") : p.access_key_id;
   check_iam_name(path, node["name"] ? node["name"] : node["access_key_id"], p.name);
+  p.policy = read_policy(path, node);
   return p;
 }
 
 auth::ApiKeyCredential read_api_key(const std::string& path, const YAML::Node& node) {
   if (!node.IsMap()) throw StartupError(where(path, node) + ": each API key must be a mapping");
-  check_known_keys(path, node, {"id", "key", "account_id", "name"});
+  check_known_keys(path, node, {"id", "key", "account_id", "name", "policy", "policy_file"});
   for (auto required : {"id", "key", "account_id"}) {
     if (!node[required]) throw StartupError(where(path, node) + ": API key is missing '" + required + "'");
   }
@@ -106,6 +184,7 @@ auth::ApiKeyCredential read_api_key(const std::string& path, const YAML::Node& n
   check_account(path, node["account_id"], k.account_id);
   k.name = node["name"] ? scalar<std::string>(path, node["name"], "name") : k.id;
   check_iam_name(path, node["name"] ? node["name"] : node["id"], k.name);
+  k.policy = read_policy(path, node);
   return k;
 }
 
@@ -273,6 +352,14 @@ profiles::TagPolicy load_tag_policy(const std::string& path) {
   return policy;
 }
 
+auth::PolicyPtr load_access_policy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw StartupError("cannot read the access policy file " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_policy(path, text.str());
+}
+
 Config load_config(const std::string& path) {
   YAML::Node root = load_yaml(path, "configuration file");
   Config c = default_config();
@@ -291,6 +378,7 @@ Config load_config(const std::string& path) {
                     "idle_timeout_ms",
                     "body_timeout_ms",
                     "tag_policy",
+                    "governance",
                     "shutdown_grace_ms",
                     "log_level",
                     "ledger",
@@ -376,6 +464,14 @@ Config load_config(const std::string& path) {
       if (webhook["backoff_ms"]) c.budgets.webhook_backoff = milliseconds("backoff_ms", 10);
       if (webhook["timeout_ms"]) c.budgets.webhook_timeout = milliseconds("timeout_ms", 100);
       if (webhook["secret"]) c.budgets.webhook_secret = scalar<std::string>(path, webhook["secret"], "secret");
+    }
+  }
+  if (const auto& governance = root["governance"]) {
+    if (!governance.IsMap()) throw StartupError(where(path, governance) + ": 'governance' must be a mapping");
+    check_known_keys(path, governance, {"require_application_profiles"});
+    if (governance["require_application_profiles"]) {
+      c.governance.require_application_profiles =
+          scalar<bool>(path, governance["require_application_profiles"], "require_application_profiles");
     }
   }
   if (root["tag_policy"]) {

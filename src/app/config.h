@@ -78,6 +78,14 @@ struct BudgetsConfig {
   std::string webhook_secret;
 };
 
+// `governance:` (doc/governance.md).
+struct GovernanceConfig {
+  // Runtime calls must name an application inference profile: a bare model or a system-defined profile is
+  // refused (AccessDeniedException naming the profiles the caller may use) unless the caller's policy
+  // allows that resource explicitly.
+  bool require_application_profiles = false;
+};
+
 struct Config {
   std::string listen_address = kDefaultAddress;
   uint16_t listen_port = kDefaultPort;
@@ -92,10 +100,11 @@ struct Config {
   size_t cost_explorer_page_size = 500;  // groups per GetCostAndUsage page
   ExportsConfig exports;
   BudgetsConfig budgets;
-  std::vector<costs::CreditGrant> credits;
+  std::vector<costs::CreditGrant> credits;  // `credits:` (doc/costs.md, "Credits"), upserted at start-up
   // `tag_policy:` (a file, relative to the configuration's; doc/governance.md): what profiles' tags must follow.
-  std::shared_ptr<const profiles::TagPolicy> tag_policy;  // `credits:` (doc/costs.md, "Credits"), upserted at start-up
-  bool ledger_fsync = false;  // fsync every group commit (power-loss safe) instead of WAL's crash safety
+  std::shared_ptr<const profiles::TagPolicy> tag_policy;
+  GovernanceConfig governance;  // `governance:` (doc/governance.md)
+  bool ledger_fsync = false;    // fsync every group commit (power-loss safe) instead of WAL's crash safety
   std::vector<ProviderConfig> providers;
   SimulatorConfig simulator;
   std::vector<PriceConfig> prices;
@@ -117,6 +126,10 @@ Config load_config(const std::string& path);
 
 // Reads a tag policy file, JSON or YAML (doc/governance.md); throws StartupError naming file:line:column.
 profiles::TagPolicy load_tag_policy(const std::string& path);
+
+// Reads an access policy file (IAM JSON; doc/governance.md); throws StartupError naming the file and the
+// element (or line and column) at fault.
+auth::PolicyPtr load_access_policy(const std::string& path);
 
 // Parses "ADDR:PORT" (IPv6 as "[::1]:8420") into the config.
 void apply_listen(Config& config, const std::string& listen);

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "govern/access_policy.h"
 
 namespace tollgate::app {
 namespace {
@@ -120,8 +121,9 @@ namespace tollgate::app {
 namespace {
 
 TEST(Config, ReadsCostExplorerAndExports) {
-  Config c = load_config(write_temp("cost_explorer:\n  page_size: 7\nexports:\n  directory: /tmp/billing\n"
-                                    "  formats: [focus]\n  interval_minutes: 5\n"));
+  Config c =
+      load_config(write_temp("cost_explorer:\n  page_size: 7\nexports:\n  directory: /tmp/billing\n"
+                             "  formats: [focus]\n  interval_minutes: 5\n"));
   EXPECT_EQ(c.cost_explorer_page_size, 7u);
   EXPECT_EQ(c.exports.directory, "/tmp/billing");
   EXPECT_EQ(c.exports.formats, std::vector<std::string>{"focus"});
@@ -140,11 +142,11 @@ TEST(Config, ReadsCostExplorerAndExports) {
 }
 
 TEST(Config, ReadsWebhookDeliveryAndCredits) {
-  Config c = load_config(write_temp(
-      "budgets:\n  delivery_log: /tmp/d.log\n  webhook:\n    attempts: 3\n    backoff_ms: 50\n"
-      "    timeout_ms: 2000\n    secret: s3cret\n"
-      "credits:\n  - id: promo\n    account: '123456789012'\n    amount: '12.50'\n    start: 2026-12-01\n"
-      "    expiry: 2027-12-01\n    services: [Amazon Bedrock]\n    description: Promo\n"));
+  Config c = load_config(
+      write_temp("budgets:\n  delivery_log: /tmp/d.log\n  webhook:\n    attempts: 3\n    backoff_ms: 50\n"
+                 "    timeout_ms: 2000\n    secret: s3cret\n"
+                 "credits:\n  - id: promo\n    account: '123456789012'\n    amount: '12.50'\n    start: 2026-12-01\n"
+                 "    expiry: 2027-12-01\n    services: [Amazon Bedrock]\n    description: Promo\n"));
   EXPECT_EQ(c.budgets.delivery_log, "/tmp/d.log");
   EXPECT_EQ(c.budgets.webhook_attempts, 3);
   EXPECT_EQ(c.budgets.webhook_backoff, std::chrono::milliseconds(50));
@@ -156,12 +158,14 @@ TEST(Config, ReadsWebhookDeliveryAndCredits) {
   EXPECT_EQ(c.credits[0].granted_at, c.credits[0].start);
   expect_error("budgets:\n  webhook:\n    attempts: 0\n", "attempts must be 1 to 20");
   expect_error("budgets:\n  webhook:\n    retries: 2\n", "retries");
-  const std::string credit = "credits:\n  - id: promo\n    account: '123456789012'\n    start: 2026-12-01\n"
-                             "    expiry: 2027-12-01\n";
+  const std::string credit =
+      "credits:\n  - id: promo\n    account: '123456789012'\n    start: 2026-12-01\n"
+      "    expiry: 2027-12-01\n";
   expect_error(credit + "    amount: '-1'\n", "amount");
   expect_error(credit, "a credit needs amount");
-  expect_error(credit + "    amount: '1'\n  - id: promo\n    account: '123456789012'\n    start: 2026-12-01\n"
-                        "    expiry: 2027-12-01\n    amount: '2'\n",
+  expect_error(credit +
+                   "    amount: '1'\n  - id: promo\n    account: '123456789012'\n    start: 2026-12-01\n"
+                   "    expiry: 2027-12-01\n    amount: '2'\n",
                "listed twice");
 }
 
@@ -176,8 +180,8 @@ TEST(TagPolicyFile, ThePublishedContractLoadsAsIsAndMistakesNameTheLine) {
   EXPECT_TRUE(policy.naming_for_keys);
   EXPECT_FALSE(policy.naming_for_values);
 
-  auto yaml = load_tag_policy(write_temp(
-      "requiredTags: [team]\npatterns:\n  cost-center: 'cc-[0-9]{4}'\nnamingRuleAppliesTo: [values]\n"));
+  auto yaml = load_tag_policy(
+      write_temp("requiredTags: [team]\npatterns:\n  cost-center: 'cc-[0-9]{4}'\nnamingRuleAppliesTo: [values]\n"));
   EXPECT_EQ(yaml.patterns.at("cost-center").text, "cc-[0-9]{4}");
   EXPECT_FALSE(yaml.naming_for_keys);
   EXPECT_TRUE(yaml.naming_for_values);
@@ -195,6 +199,79 @@ TEST(TagPolicyFile, ThePublishedContractLoadsAsIsAndMistakesNameTheLine) {
   expect_policy_error("patterns:\n  team: '('\n", "not a valid regular expression");
   expect_policy_error("requiredTags: [team\n", "invalid YAML");
   expect_error("tag_policy: /nonexistent/policy.json\n", "cannot read the tag policy file");
+}
+
+}  // namespace
+}  // namespace tollgate::app
+
+namespace tollgate::app {
+namespace {
+
+TEST(Config, AccessPoliciesInlineAsYamlAsJsonTextOrFromAFile) {
+  std::string dir = std::filesystem::path(write_temp("")).parent_path().string();
+  std::string policy_file = "tollgate-config-test-" + std::to_string(::getpid()) + "-policy.json";
+  std::ofstream(std::filesystem::path(dir) / policy_file)
+      << R"({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})";
+  Config c = load_config(write_temp(R"(
+governance:
+  require_application_profiles: true
+principals:
+  - access_key_id: AKIDYAML
+    secret_access_key: s
+    account_id: "111122223333"
+    policy:
+      Version: "2012-10-17"
+      Statement:
+        - Effect: Allow
+          Action: [bedrock:InvokeModel, "ce:Get*"]
+          Resource: "arn:aws:bedrock:*:111122223333:application-inference-profile/*"
+  - access_key_id: AKIDOPEN
+    secret_access_key: s
+    account_id: "111122223333"
+api_keys:
+  - id: json-key
+    key: k1
+    account_id: "111122223333"
+    policy: '{"Statement": {"Effect": "Allow", "Action": "ce:*", "Resource": "*"}}'
+  - id: file-key
+    key: k2
+    account_id: "111122223333"
+    policy_file: )" + policy_file + "\n"));
+  EXPECT_TRUE(c.governance.require_application_profiles);
+  ASSERT_EQ(c.principals.size(), 2u);
+  ASSERT_TRUE(c.principals[0].policy);
+  const std::string profile = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/p1";
+  EXPECT_EQ(c.principals[0].policy->evaluate("bedrock:InvokeModel", profile), govern::Decision::Allow);
+  EXPECT_EQ(c.principals[0].policy->evaluate("bedrock:DeleteInferenceProfile", profile),
+            govern::Decision::ImplicitDeny);
+  EXPECT_FALSE(c.principals[1].policy) << "no policy: everything allowed";
+  ASSERT_EQ(c.api_keys.size(), 2u);
+  ASSERT_TRUE(c.api_keys[0].policy);
+  EXPECT_EQ(c.api_keys[0].policy->evaluate("ce:GetCostAndUsage", "*"), govern::Decision::Allow);
+  ASSERT_TRUE(c.api_keys[1].policy);
+  EXPECT_EQ(c.api_keys[1].policy->evaluate("ce:GetCostAndUsage", "*"), govern::Decision::ExplicitDeny);
+  EXPECT_FALSE(default_config().governance.require_application_profiles);
+}
+
+TEST(Config, AccessPolicyMistakesStopStartUpWithTheLocation) {
+  const std::string key =
+      "principals:\n  - access_key_id: A\n    secret_access_key: s\n    account_id: \"111122223333\"\n";
+  expect_error(key +
+                   "    policy:\n      Statement:\n        - Effect: allow\n          Action: \"*\"\n          "
+                   "Resource: \"*\"\n",
+               ":6:7: policy: The access policy is invalid: Statement[0].Effect must be \"Allow\" or \"Deny\"");
+  expect_error(key + "    policy: '{\"Statement\": [}'\n",
+               ":5:13: policy: The access policy is invalid: malformed JSON at line 1");
+  expect_error(key + "    policy: {Statement: []}\n    policy_file: p.json\n", "give either 'policy' or 'policy_file'");
+  expect_error(key + "    policy_file: /nonexistent/policy.json\n",
+               "cannot read the access policy file /nonexistent/policy.json");
+  expect_error(key +
+                   "    policy:\n      Statement:\n        Effect: Allow\n        Action: \"*\"\n        Resource: "
+                   "\"*\"\n        Condition: {}\n",
+               "Statement.Condition is not supported");
+  expect_error("governance:\n  require_application_profile: true\n", "unknown setting 'require_application_profile'");
+  expect_error("governance:\n  require_application_profiles: maybe\n",
+               "'require_application_profiles' must be true or false");
 }
 
 }  // namespace

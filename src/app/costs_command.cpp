@@ -125,9 +125,13 @@ int64_t nano_of(const json::value& metrics, std::string_view metric) {
   return negative ? -*nano : *nano;
 }
 
-// A group key as a person reads it: "team$growth" -> "growth", "team$" -> "(untagged)".
+// A group key as a person reads it: "team$growth" -> "growth", "team$" -> "(untagged)"; the credits' empty
+// IAM_PRINCIPAL -> "(credits: no principal)".
 std::string readable_key(const json::value& definition, std::string_view key, bool csv) {
-  if (definition.at("Type") != "TAG") return std::string(key);
+  if (definition.at("Type") != "TAG") {
+    const bool credits = key.empty() && definition.at("Key") == "IAM_PRINCIPAL";
+    return credits && !csv ? "(credits: no principal)" : std::string(key);
+  }
   std::string value(key.substr(key.find('$') + 1));
   return value.empty() && !csv ? "(untagged)" : value;
 }

@@ -28,6 +28,7 @@ struct SyntheticProfile {
   std::string model_id;
   std::string region;
   std::vector<Tag> tags;
+  std::string caller;  // the IAM ARN of the workload that calls the profile
 };
 
 // The models and Regions the synthetic profiles use: priced models of several providers.
@@ -40,6 +41,11 @@ constexpr std::array<std::string_view, 6> kModels = {"anthropic.claude-3-haiku-2
 constexpr std::array<std::string_view, 3> kRegions = {"us-east-1", "us-west-2", "eu-west-1"};
 constexpr std::array<std::string_view, 8> kTeams = {"growth", "search", "support", "platform",
                                                     "data",   "mobile", "ads",     "risk"};
+// The IAM users whose calls the records carry: services and people, a profile's calls all from one of them
+// (so the rollups keep one row per profile, hour and usage type). Seven, so that they cut across the teams
+// and the untagged profiles are spread over several callers.
+constexpr std::array<std::string_view, 7> kCallers = {"chatbot-prod", "summarizer", "ci-eval", "data-pipeline",
+                                                      "alice",        "bob",        "carol"};
 
 }  // namespace
 
@@ -58,6 +64,8 @@ int generate_usage(const GenerateOptions& options, std::ostream& out, const Cloc
     p.region = kRegions[static_cast<size_t>(i) % kRegions.size()];
     p.model_id = kModels[static_cast<size_t>(i) % kModels.size()];
     p.arn = fmt::format("arn:aws:bedrock:{}:{}:application-inference-profile/gen{:08d}", p.region, options.account, i);
+    p.caller =
+        fmt::format("arn:aws:iam::{}:user/{}", options.account, kCallers[static_cast<size_t>(i) % kCallers.size()]);
     // Every 10th profile is untagged: the remainder a chargeback must show.
     if (i % 10 != 9) {
       p.tags = {{"team", std::string(kTeams[static_cast<size_t>(i) % kTeams.size()])},
@@ -111,7 +119,7 @@ int generate_usage(const GenerateOptions& options, std::ostream& out, const Cloc
     r.start_time = TimePoint(std::chrono::milliseconds(at_ms));
     r.end_time = r.start_time + std::chrono::milliseconds(800);
     r.account_id = options.account;
-    r.principal = "generator";
+    r.principal = p.caller;
     r.operation = n % 4 ? "Converse" : "ConverseStream";
     r.resource_arn = r.profile_arn = p.arn;
     r.model_id = p.model_id;

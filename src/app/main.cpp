@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "app/bypass_report.h"
 #include "app/config.h"
 #include "app/costs_command.h"
 #include "app/credits_command.h"
@@ -64,6 +65,22 @@ int main(int argc, char** argv) {
   usage->add_option("--limit", usage_options.limit, "At most this many records; default 100");
   usage->add_option("--format", usage_options.format, "table (default) or json");
 
+  tollgate::app::BypassReportOptions bypass_options;
+  std::string bypass_since;
+  auto* bypass = app.add_subcommand("bypass-report",
+                                    "List usage that did not go through an application inference profile, by "
+                                    "principal.");
+  bypass->footer(
+      "Reads <data>/ledger.db (safe while the gateway runs). Lists the calls that named a bare foundation model or\n"
+      "a system-defined profile instead of an application inference profile — usage no profile's tags attribute —\n"
+      "per principal: calls, tokens, cost and the resources named. See doc/governance.md. Example:\n"
+      "  tollgate bypass-report --since 7d");
+  bypass->add_option("--data", bypass_options.data_dir, "Data directory of the gateway; default ./tollgate-data");
+  bypass->add_option("--since", bypass_since,
+                     "Only usage that started at or after this time: 2026-11-22, 2026-11-22T10:00:00Z, or 90m / 24h / "
+                     "7d back from now");
+  bypass->add_option("--format", bypass_options.format, "table (default) or json");
+
   tollgate::app::CostsOptions costs_options;
   auto* costs =
       app.add_subcommand("costs", "Print costs and usage from the ledger, as Cost Explorer's GetCostAndUsage answers.");
@@ -83,7 +100,7 @@ int main(int argc, char** argv) {
   costs->add_option("--granularity", costs_options.granularity, "HOURLY, DAILY or MONTHLY (default)");
   costs->add_option("--group-by", costs_options.group_by,
                     "TAG:<key> or DIMENSION:<SERVICE|REGION|USAGE_TYPE|OPERATION|"
-                    "LINKED_ACCOUNT|RECORD_TYPE>; at most twice");
+                    "LINKED_ACCOUNT|RECORD_TYPE|IAM_PRINCIPAL>; at most twice");
   costs->add_option("--filter", costs_options.filters,
                     "TAG:<key>=<v1>[,<v2>...], DIMENSION:<name>=<v1>[,...] or a "
                     "Cost Explorer Expression in JSON; repeated filters must all hold");
@@ -179,6 +196,11 @@ int main(int argc, char** argv) {
       if (!log_level.empty()) config.log_level = log_level;
       set_log_level(config.log_level);
       return tollgate::app::serve(config);
+    }
+    if (bypass->parsed()) {
+      if (!bypass_since.empty()) bypass_options.since = bypass_since;
+      tollgate::SystemClock clock;
+      return tollgate::app::print_bypass_report(bypass_options, std::cout, clock);
     }
     if (usage->parsed()) {
       if (!since.empty()) usage_options.since = since;

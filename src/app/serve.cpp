@@ -114,7 +114,11 @@ int serve(const Config& config) {
   cost_explorer.register_operations(gateway);
   budgets_api.register_operations(gateway);
   api::runtime::register_runtime(
-      gateway, {profile_service, providers.registry(), prices, ledger, clock, config.runtime_body_bytes, &enforcer});
+      gateway, {profile_service, providers.registry(), prices, ledger, clock, config.runtime_body_bytes, &enforcer,
+                config.governance.require_application_profiles});
+  if (config.governance.require_application_profiles) {
+    spdlog::info("governance: runtime calls must name an application inference profile");
+  }
 
   http::ServerOptions options;
   options.address = config.listen_address;

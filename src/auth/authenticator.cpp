@@ -41,8 +41,7 @@ std::string lowercase(std::string_view s) {
 // The token of "Bearer <token>" (scheme case-insensitive), or nullopt for any other scheme.
 std::optional<std::string_view> bearer_token(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer";
-  if (authorization.size() < kScheme.size() ||
-      lowercase(authorization.substr(0, kScheme.size())) != kScheme) {
+  if (authorization.size() < kScheme.size() || lowercase(authorization.substr(0, kScheme.size())) != kScheme) {
     return std::nullopt;
   }
   std::string_view rest = authorization.substr(kScheme.size());
@@ -96,9 +95,8 @@ struct Authenticator::SignedClaim {
   std::int64_t expires_seconds = 0;  // presigned only
 };
 
-Authenticator::Authenticator(std::vector<AccessKeyCredential> access_keys,
-                             std::vector<ApiKeyCredential> api_keys, const Clock& clock,
-                             std::string default_region)
+Authenticator::Authenticator(std::vector<AccessKeyCredential> access_keys, std::vector<ApiKeyCredential> api_keys,
+                             const Clock& clock, std::string default_region)
     : clock_(clock), default_region_(std::move(default_region)) {
   for (auto& key : access_keys) {
     std::string id = key.access_key_id;
@@ -112,8 +110,7 @@ Authenticator::Authenticator(std::vector<AccessKeyCredential> access_keys,
   }
 }
 
-Result<AuthContext> Authenticator::authenticate(const http::Request& request,
-                                                std::string_view expected_service,
+Result<AuthContext> Authenticator::authenticate(const http::Request& request, std::string_view expected_service,
                                                 bool bearer_allowed) const {
   std::string_view authorization = trim(request.header("authorization").value_or(""));
   if (authorization.empty()) {
@@ -133,21 +130,19 @@ Result<AuthContext> Authenticator::authenticate(const http::Request& request,
   return verify(request, *claim, expected_service);
 }
 
-Result<AuthContext> Authenticator::authenticate_bearer(std::string_view token,
-                                                       std::string_view expected_service,
+Result<AuthContext> Authenticator::authenticate_bearer(std::string_view token, std::string_view expected_service,
                                                        bool bearer_allowed) const {
   if (!bearer_allowed) {
-    return incomplete(
-        "The '" + std::string(expected_service) +
-        "' service accepts only AWS Signature Version 4 authentication; Bearer tokens (API keys) "
-        "are not supported. Sign the request with SigV4.");
+    return incomplete("The '" + std::string(expected_service) +
+                      "' service accepts only AWS Signature Version 4 authentication; Bearer tokens (API keys) "
+                      "are not supported. Sign the request with SigV4.");
   }
   auto it = token.empty() ? api_keys_.end() : api_keys_.find(sigv4::sha256(token));
   if (it == api_keys_.end() || !sigv4::constant_time_equals(it->second.key, token)) {
     return Error(ErrorCode::UnrecognizedClient, std::string(kInvalidToken), "unknown bearer token");
   }
   const ApiKeyCredential& key = it->second;
-  return AuthContext{Principal{Principal::Kind::ApiKey, key.account_id, key.id, key.name}, default_region_,
+  return AuthContext{Principal{Principal::Kind::ApiKey, key.account_id, key.id, key.name, key.policy}, default_region_,
                      std::string(expected_service)};
 }
 
@@ -167,9 +162,8 @@ Result<Authenticator::SignedClaim> Authenticator::header_claim(const http::Reque
   } else if (auto date = request.header("date")) {
     auto time = sigv4::parse_http_date(*date);
     if (!time) {
-      return incomplete(
-          "Date header must be an RFC 7231 date such as 'Sun, 30 Aug 2015 12:36:00 GMT'. Got '" +
-          std::string(*date) + "'.");
+      return incomplete("Date header must be an RFC 7231 date such as 'Sun, 30 Aug 2015 12:36:00 GMT'. Got '" +
+                        std::string(*date) + "'.");
     }
     claim.time = *time;
     claim.amz_date = format_amz_date(*time);
@@ -209,9 +203,8 @@ Status Authenticator::check_time(const SignedClaim& claim) const {
   }
   auto expires = std::chrono::seconds(claim.expires_seconds);
   if (claim.presigned && claim.time + expires < now) {
-    return invalid("Signature expired: " + claim.amz_date + " is now earlier than " +
-                   format_amz_date(now - expires) + " (" + format_amz_date(now) + " - " +
-                   std::to_string(claim.expires_seconds) + " sec.)");
+    return invalid("Signature expired: " + claim.amz_date + " is now earlier than " + format_amz_date(now - expires) +
+                   " (" + format_amz_date(now) + " - " + std::to_string(claim.expires_seconds) + " sec.)");
   }
   return {};
 }
@@ -227,15 +220,13 @@ Status Authenticator::check_scope(const SignedClaim& claim, std::string_view exp
     return incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   }
   if (claim.authorization.service != expected_service) {
-    return invalid("Credential should be scoped to correct service: '" + std::string(expected_service) +
-                   "'.");
+    return invalid("Credential should be scoped to correct service: '" + std::string(expected_service) + "'.");
   }
   std::string_view scope_day = claim.authorization.date;
   std::string_view request_day = std::string_view(claim.amz_date).substr(0, 8);
   if (scope_day != request_day) {
-    return invalid(
-        "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
-        std::string(scope_day) + "' != '" + std::string(request_day) + "', from '" + claim.amz_date + "'.");
+    return invalid("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
+                   std::string(scope_day) + "' != '" + std::string(request_day) + "', from '" + claim.amz_date + "'.");
   }
   return {};
 }
@@ -250,9 +241,8 @@ Status Authenticator::check_signature(const http::Request& request, const Signed
   std::string sts = sigv4::string_to_sign(claim.amz_date, auth.credential_scope(), creq);
   const std::string& key = signing_key(credential.secret_access_key, auth.date, auth.region, auth.service);
   if (!sigv4::constant_time_equals(sigv4::sign(key, sts), auth.signature)) {
-    return invalid(
-        std::string(kSignatureMismatch),
-        "access key " + auth.access_key_id + "\ncanonical request:\n" + creq + "\nstring to sign:\n" + sts);
+    return invalid(std::string(kSignatureMismatch),
+                   "access key " + auth.access_key_id + "\ncanonical request:\n" + creq + "\nstring to sign:\n" + sts);
   }
   return check_declared_payload_hash(request);
 }
@@ -268,9 +258,9 @@ Result<AuthContext> Authenticator::verify(const http::Request& request, const Si
   const AccessKeyCredential& credential = key->second;
   TOLLGATE_TRY(check_time(claim));
   TOLLGATE_TRY(check_signature(request, claim, credential));
-  return AuthContext{
-      Principal{Principal::Kind::AccessKey, credential.account_id, credential.access_key_id, credential.name},
-      claim.authorization.region, claim.authorization.service};
+  return AuthContext{Principal{Principal::Kind::AccessKey, credential.account_id, credential.access_key_id,
+                               credential.name, credential.policy},
+                     claim.authorization.region, claim.authorization.service};
 }
 
 }  // namespace tollgate::auth

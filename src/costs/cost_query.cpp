@@ -11,7 +11,7 @@
 namespace tollgate::costs {
 namespace {
 
-constexpr std::array<std::pair<Dimension, std::string_view>, 8> kDimensionNames = {{
+constexpr std::array<std::pair<Dimension, std::string_view>, 9> kDimensionNames = {{
     {Dimension::Service, "SERVICE"},
     {Dimension::ServiceCode, "SERVICE_CODE"},
     {Dimension::Region, "REGION"},
@@ -20,6 +20,7 @@ constexpr std::array<std::pair<Dimension, std::string_view>, 8> kDimensionNames 
     {Dimension::LinkedAccount, "LINKED_ACCOUNT"},
     {Dimension::RecordType, "RECORD_TYPE"},
     {Dimension::ResourceId, "RESOURCE_ID"},
+    {Dimension::IamPrincipal, "IAM_PRINCIPAL"},
 }};
 
 std::string lower(std::string_view text) {
@@ -52,6 +53,8 @@ std::optional<Dimension> parse_dimension(std::string_view name) {
   }
   return std::nullopt;
 }
+
+bool is_extension(Dimension dimension) { return dimension == Dimension::IamPrincipal; }
 
 std::string_view to_string(Dimension dimension) {
   for (const auto& [d, text] : kDimensionNames) {
@@ -87,6 +90,8 @@ std::string_view dimension_value(Dimension dimension, const Fact& fact) {
       return fact.credit ? kCreditRecordType : kRecordType;
     case Dimension::ResourceId:
       return fact.dims->resource_id;
+    case Dimension::IamPrincipal:
+      return fact.credit ? std::string_view() : std::string_view(fact.dims->principal);
   }
   return "";
 }
@@ -150,55 +155,87 @@ std::vector<TimePoint> period_boundaries(TimePoint start, TimePoint end, Granula
   return out;
 }
 
+namespace {
+
+// A group's sums in one period; `seen` once any fact was added (a group of zero amounts is still listed).
+struct GroupSums {
+  Amounts amounts;
+  bool seen = false;
+};
+
+// What a query does with the facts of one key: keep them or not, and into which group.
+struct Decision {
+  bool kept;
+  size_t group;  // index into the query's group keys
+};
+
+// The decisions of the last (dims, tags, credit) seen, per token type: rollup rows come in key order, so
+// consecutive facts mostly differ in their token type alone, and are decided without a hash lookup.
+struct RecentDecisions {
+  const FactDims* dims = nullptr;
+  const std::vector<Tag>* tags = nullptr;
+  const CreditGrant* credit = nullptr;
+  std::array<const Decision*, 4> by_type{};
+
+  const Decision*& slot(const FactKey& key) {
+    if (key.dims != dims || key.tags != tags || key.credit != credit) {
+      dims = key.dims;
+      tags = key.tags;
+      credit = key.credit;
+      by_type.fill(nullptr);
+    }
+    return by_type[static_cast<size_t>(key.token_type)];
+  }
+};
+
+}  // namespace
+
 Result<std::vector<CostPeriod>> run_cost_query(FactSource& source, const CostQuery& query) {
   const std::vector<TimePoint> bounds = period_boundaries(query.start, query.end, query.granularity);
   std::vector<CostPeriod> periods;
   for (size_t i = 0; i + 1 < bounds.size(); ++i) periods.push_back(CostPeriod{bounds[i], bounds[i + 1], {}, {}});
 
-  struct Decision {
-    bool kept;
-    size_t group;  // index into group_keys
-  };
   std::unordered_map<FactKey, Decision, FactKeyHash> decisions;  // worked out once per distinct key
   std::vector<std::vector<std::string>> group_keys;
   std::map<std::vector<std::string>, size_t> group_index;
-  std::vector<std::unordered_map<size_t, Amounts>> sums(periods.size());
+  std::vector<std::vector<GroupSums>> sums(periods.size());  // [period][group]
+  const bool grouped = !query.group_by.empty();
+
+  auto decide = [&](const Fact& fact, const FactKey& key) -> const Decision* {
+    auto it = decisions.find(key);
+    if (it != decisions.end()) return &it->second;  // unordered_map values keep their address
+    Decision d{!query.filter || query.filter->matches(fact), 0};
+    if (d.kept && grouped) {
+      std::vector<std::string> keys;
+      for (const auto& g : query.group_by) keys.push_back(g.key_of(fact));
+      auto [found, inserted] = group_index.emplace(keys, group_keys.size());
+      if (inserted) group_keys.push_back(std::move(keys));
+      d.group = found->second;
+    }
+    return &decisions.emplace(key, d).first->second;
+  };
 
   size_t period = 0;
-  FactKey last_shape{};
-  const Decision* last_decision = nullptr;  // unordered_map values keep their address
+  RecentDecisions recent;
   auto status = source.scan(query.start, query.end, query.account, [&](const Fact& fact) {
     while (period + 1 < periods.size() && fact.hour >= periods[period].end) ++period;  // facts come in hour order
-    const FactKey shape = key_of(fact);
-    if (last_decision && shape == last_shape) {  // consecutive facts mostly repeat the shape before
-      const Amounts amounts = amounts_of(fact);
-      if (!last_decision->kept) return;
-      periods[period].total += amounts;
-      if (!query.group_by.empty()) sums[period][last_decision->group] += amounts;
-      return;
-    }
-    auto it = decisions.find(shape);
-    if (it == decisions.end()) {
-      Decision d{!query.filter || query.filter->matches(fact), 0};
-      if (d.kept && !query.group_by.empty()) {
-        std::vector<std::string> keys;
-        for (const auto& g : query.group_by) keys.push_back(g.key_of(fact));
-        auto [found, inserted] = group_index.emplace(keys, group_keys.size());
-        if (inserted) group_keys.push_back(std::move(keys));
-        d.group = found->second;
-      }
-      it = decisions.emplace(shape, d).first;
-    }
-    last_shape = shape;
-    last_decision = &it->second;
-    if (!it->second.kept) return;
+    const FactKey key = key_of(fact);
+    const Decision*& decision = recent.slot(key);
+    if (!decision) decision = decide(fact, key);
+    if (!decision->kept) return;
     const Amounts amounts = amounts_of(fact);
     periods[period].total += amounts;
-    if (!query.group_by.empty()) sums[period][it->second.group] += amounts;
+    if (!grouped) return;
+    auto& period_sums = sums[period];
+    if (period_sums.size() <= decision->group) period_sums.resize(group_keys.size());
+    period_sums[decision->group].amounts += amounts;
+    period_sums[decision->group].seen = true;
   });
   TOLLGATE_TRY(status);
   for (size_t p = 0; p < periods.size(); ++p) {
-    for (const auto& [group, amounts] : sums[p]) periods[p].groups.push_back(CostGroup{group_keys[group], amounts});
+    for (size_t group = 0; group < sums[p].size(); ++group) {
+      if (sums[p][group].seen) periods[p].groups.push_back(CostGroup{group_keys[group], sums[p][group].amounts});
+    }
     std::sort(periods[p].groups.begin(), periods[p].groups.end(),
               [](const CostGroup& a, const CostGroup& b) { return a.keys < b.keys; });
   }

@@ -19,8 +19,22 @@ namespace tollgate::costs {
 
 enum class Granularity { Hourly, Daily, Monthly };
 
-// The Cost Explorer dimensions tollgate's usage has.
-enum class Dimension { Service, ServiceCode, Region, UsageType, Operation, LinkedAccount, RecordType, ResourceId };
+// The Cost Explorer dimensions tollgate's usage has. IamPrincipal ("IAM_PRINCIPAL", the caller's IAM ARN) is
+// tollgate's extension: Cost Explorer's enum has no such dimension (AWS shows the caller in CUR 2.0's
+// line_item_iam_principal); a Credit fact has none (the empty value), as it has no resource in the exports.
+enum class Dimension {
+  Service,
+  ServiceCode,
+  Region,
+  UsageType,
+  Operation,
+  LinkedAccount,
+  RecordType,
+  ResourceId,
+  IamPrincipal
+};
+// True for the dimensions tollgate adds to Cost Explorer's enum.
+bool is_extension(Dimension dimension);
 std::optional<Dimension> parse_dimension(std::string_view name);  // "SERVICE", "REGION", ...
 std::string_view to_string(Dimension dimension);
 std::string_view dimension_value(Dimension dimension, const Fact& fact);

@@ -151,7 +151,7 @@ class CostQueryTest : public ::testing::Test {
     r.request_id = std::move(id);
     r.start_time = r.end_time = at(start);
     r.account_id = "123456789012";
-    r.principal = "test";
+    r.principal = principal_;
     r.operation = std::move(operation);
     r.profile_arn =
         "arn:aws:bedrock:" + region + ":123456789012:application-inference-profile/p" + std::to_string(tags.size());
@@ -173,6 +173,7 @@ class CostQueryTest : public ::testing::Test {
 
   catalog::Catalog catalog_ = catalog::Catalog::embedded();
   std::unique_ptr<ledger::sqlite::SqliteLedger> ledger_;
+  std::string principal_ = "arn:aws:iam::123456789012:user/test";  // the caller of the records add() writes
 };
 
 TEST_F(CostQueryTest, UsageBeforeActivationIsUnderTheEmptyValueEvenWithinTheSameHour) {
@@ -250,6 +251,98 @@ TEST_F(CostQueryTest, FiltersAndTwoGroupsAndHourlyPeriods) {
   q.filter = streaming;
   q.group_by.clear();
   EXPECT_EQ(run(q, timeline)->at(0).total.cost_nano_usd, 2001);
+}
+
+// ---- principal attribution: the IAM_PRINCIPAL dimension ----
+
+constexpr char kAlice[] = "arn:aws:iam::123456789012:user/alice";
+constexpr char kBob[] = "arn:aws:iam::123456789012:user/bob";
+
+Expression principal_is(MatchMode mode, bool case_insensitive, std::vector<std::string> values) {
+  Expression e;
+  e.kind = Expression::Kind::Dimension;
+  e.dimension = Dimension::IamPrincipal;
+  e.match = {mode, case_insensitive, std::move(values)};
+  return e;
+}
+
+TEST(Dimensions, IamPrincipalIsTollgatesExtension) {
+  EXPECT_EQ(parse_dimension("IAM_PRINCIPAL"), Dimension::IamPrincipal);
+  EXPECT_EQ(to_string(Dimension::IamPrincipal), "IAM_PRINCIPAL");
+  EXPECT_TRUE(is_extension(Dimension::IamPrincipal));
+  EXPECT_FALSE(is_extension(Dimension::ResourceId));
+  EXPECT_NE(dimension_names().find("IAM_PRINCIPAL"), std::string::npos);
+}
+
+TEST_F(CostQueryTest, GroupsAndFiltersByThePrincipalOfEachRecordTaggedOrNot) {
+  // Two callers through one profile in one hour, and an untagged call of bob's.
+  principal_ = kAlice;
+  add("a1", "2026-11-03T10:05:00Z", {{"team", "growth"}}, 100, 1000);
+  add("a2", "2026-11-03T10:10:00Z", {{"team", "growth"}}, 100, 3000);
+  principal_ = kBob;
+  add("b1", "2026-11-03T10:20:00Z", {{"team", "growth"}}, 200, 2000);
+  add("b2", "2026-11-04T08:00:00Z", {}, 400, 4000);
+  ActivationTimeline timeline({{"team", {{at("2026-01-01T00:00:00Z"), true}}}});
+  CostQuery q;
+  q.start = at("2026-11-01T00:00:00Z");
+  q.end = at("2026-12-01T00:00:00Z");
+  q.group_by = {GroupKey{false, Dimension::IamPrincipal, ""}};
+  auto periods = run(q, timeline);
+  ASSERT_TRUE(periods.ok()) << periods.error().message();
+  const auto& groups = periods->at(0).groups;
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].keys, std::vector<std::string>{kAlice});
+  EXPECT_EQ(groups[0].amounts.cost_nano_usd, 1000 + 3000 + 2);  // + one output token of 1 nano-USD per record
+  EXPECT_EQ(groups[1].keys, std::vector<std::string>{kBob});
+  EXPECT_EQ(groups[1].amounts.cost_nano_usd, 2000 + 4000 + 2);
+  EXPECT_EQ(groups[1].amounts.usage_quantity, 600 + 2);
+
+  // With a tag: bob's untagged usage is still his.
+  q.group_by = {GroupKey{false, Dimension::IamPrincipal, ""}, GroupKey{true, Dimension::Service, "team"}};
+  periods = run(q, timeline);
+  ASSERT_TRUE(periods.ok());
+  std::map<std::vector<std::string>, int64_t> by_keys;
+  for (const auto& g : periods->at(0).groups) by_keys[g.keys] = g.amounts.cost_nano_usd;
+  EXPECT_EQ(by_keys, (std::map<std::vector<std::string>, int64_t>{
+                         {{kAlice, "team$growth"}, 4002}, {{kBob, "team$"}, 4001}, {{kBob, "team$growth"}, 2001}}));
+
+  // Filters: one principal's cost only, by any match option.
+  q.group_by.clear();
+  for (const auto& [filter, expected] : std::vector<std::pair<Expression, int64_t>>{
+           {principal_is(MatchMode::Equals, false, {kAlice}), 4002},
+           {principal_is(MatchMode::Equals, false, {kAlice, kBob}), 10004},
+           {principal_is(MatchMode::EndsWith, false, {"user/bob"}), 6002},
+           {principal_is(MatchMode::EndsWith, true, {"USER/BOB"}), 6002},
+           {principal_is(MatchMode::StartsWith, false, {"arn:aws:iam::123456789012:user/"}), 10004},
+           {principal_is(MatchMode::Contains, false, {"alice"}), 4002},
+           {principal_is(MatchMode::Equals, false, {"arn:aws:iam::123456789012:user/carol"}), 0},
+       }) {
+    q.filter = filter;
+    auto filtered = run(q, timeline);
+    ASSERT_TRUE(filtered.ok());
+    EXPECT_EQ(filtered->at(0).total.cost_nano_usd, expected) << filter.match.values.front();
+  }
+}
+
+TEST_F(CostQueryTest, AnHourSplitByAnActivationKeepsEachRecordsPrincipal) {
+  principal_ = kAlice;
+  add("a", "2026-11-03T10:05:00Z", {{"team", "growth"}}, 100, 1000);
+  principal_ = kBob;
+  add("b", "2026-11-03T10:40:00Z", {{"team", "growth"}}, 100, 3000);
+  // Activated inside the hour: the hour is read from the records.
+  ActivationTimeline timeline({{"team", {{at("2026-11-03T10:30:00Z"), true}}}});
+  CostQuery q;
+  q.start = at("2026-11-03T00:00:00Z");
+  q.end = at("2026-11-04T00:00:00Z");
+  q.group_by = {GroupKey{false, Dimension::IamPrincipal, ""}, GroupKey{true, Dimension::Service, "team"}};
+  auto periods = run(q, timeline);
+  ASSERT_TRUE(periods.ok());
+  const auto& groups = periods->at(0).groups;
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].keys, (std::vector<std::string>{kAlice, "team$"}));
+  EXPECT_EQ(groups[0].amounts.cost_nano_usd, 1001);
+  EXPECT_EQ(groups[1].keys, (std::vector<std::string>{kBob, "team$growth"}));
+  EXPECT_EQ(groups[1].amounts.cost_nano_usd, 3001);
 }
 
 // ---- credits ----
@@ -339,6 +432,37 @@ TEST_F(CostQueryTest, CreditsApplySoonestExpiryFirstToTheLargestChargeAndCarryTh
   EXPECT_EQ(p.groups[1].amounts.net_cost_nano_usd, 1803);
 }
 
+TEST_F(CostQueryTest, CreditsHaveNoPrincipal) {
+  principal_ = kAlice;
+  add("a", "2026-11-03T10:05:00Z", {}, 100, 1000);
+  principal_ = kBob;
+  add("b", "2026-11-03T10:20:00Z", {}, 100, 3000);
+  std::vector<CreditGrant> grants = {grant("promo", 500, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")};
+  FactSource source(*ledger_, catalog_, ActivationTimeline{});
+  source.set_credits(grants);
+  CostQuery q;
+  q.start = at("2026-11-01T00:00:00Z");
+  q.end = at("2026-12-01T00:00:00Z");
+  q.group_by = {GroupKey{false, Dimension::IamPrincipal, ""}};
+  auto periods = run_cost_query(source, q);
+  ASSERT_TRUE(periods.ok());
+  const auto& groups = periods->at(0).groups;
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[0].keys, std::vector<std::string>{""});  // the credit
+  EXPECT_EQ(groups[0].amounts.cost_nano_usd, 0);
+  EXPECT_EQ(groups[0].amounts.net_cost_nano_usd, -500);
+  EXPECT_EQ(groups[1].keys, std::vector<std::string>{kAlice});
+  EXPECT_EQ(groups[1].amounts.net_cost_nano_usd, 1001);
+  EXPECT_EQ(groups[2].keys, std::vector<std::string>{kBob});
+  EXPECT_EQ(groups[2].amounts.net_cost_nano_usd, 3001);
+  q.group_by.clear();
+  q.filter = principal_is(MatchMode::Equals, false, {kBob});
+  periods = run_cost_query(source, q);
+  ASSERT_TRUE(periods.ok());
+  EXPECT_EQ(periods->at(0).total.cost_nano_usd, 3001);
+  EXPECT_EQ(periods->at(0).total.net_cost_nano_usd, 3001);
+}
+
 TEST(PeriodBoundaries, MonthsAndDaysAreCalendarOnes) {
   auto months = period_boundaries(at("2026-01-15T00:00:00Z"), at("2026-03-02T00:00:00Z"), Granularity::Monthly);
   EXPECT_EQ(months, (std::vector<TimePoint>{at("2026-01-15T00:00:00Z"), at("2026-02-01T00:00:00Z"),
@@ -376,6 +500,7 @@ TEST(Forecast, ExtendsTheTrendWithAWideningInterval) {
 #include <zlib.h>
 
 #include <filesystem>
+#include <set>
 
 #include "costs/export.h"
 
@@ -420,6 +545,7 @@ std::vector<std::string> csv_fields(const std::string& line) {
 }
 
 int64_t nano_of(const std::string& usd) {
+  if (usd.starts_with('-')) return -nano_of(usd.substr(1));  // a Credit row's amount
   auto dot = usd.find('.');
   std::string fraction = dot == std::string::npos ? "" : usd.substr(dot + 1);
   fraction.resize(9, '0');
@@ -473,6 +599,51 @@ TEST_F(CostQueryTest, ExportsCurAndFocusRowsThatSumToTheLedger) {
               format == ExportFormat::Cur2 ? R"({"user_cost_center":"cc,42"})" : R"({"cost-center":"cc,42"})");
     EXPECT_EQ(tags.back(), "{}");
     EXPECT_TRUE(std::filesystem::exists(result->manifest));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(CostQueryTest, ExportRowsAreSplitPerPrincipalWhoseArnTheyCarry) {
+  principal_ = kAlice;
+  add("a", "2026-11-03T10:05:00Z", {}, 100, 1000);
+  principal_ = kBob;
+  add("b", "2026-11-03T10:20:00Z", {}, 100, 3000);
+  std::vector<CreditGrant> grants = {grant("promo", 500, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")};
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("tollgate-export-principal-" + std::to_string(getpid()))).string();
+  for (auto format : {ExportFormat::Cur2, ExportFormat::Focus12}) {
+    FactSource source(*ledger_, catalog_, ActivationTimeline{});
+    source.set_credits(grants);
+    ExportRequest request;
+    request.format = format;
+    request.month = at("2026-11-01T00:00:00Z");
+    request.directory = dir;
+    auto result = write_export(source, request, at("2026-12-04T00:00:00Z"));
+    ASSERT_TRUE(result.ok()) << result.error().message();
+    const bool cur = format == ExportFormat::Cur2;
+    const auto& columns = export_columns(format);
+    const std::string_view principal_column = cur ? "line_item_iam_principal" : "x_IamPrincipal";
+    ASSERT_NE(std::find(columns.begin(), columns.end(), principal_column), columns.end());
+    std::map<std::string, int64_t> cost_by_principal;
+    std::set<std::string> ids;
+    auto lines = gunzip_lines(result->files.at(0));
+    for (size_t i = 1; i < lines.size(); ++i) {
+      auto fields = csv_fields(lines[i]);
+      ASSERT_EQ(fields.size(), columns.size()) << lines[i];
+      auto column = [&](std::string_view name) {
+        return fields[std::find(columns.begin(), columns.end(), name) - columns.begin()];
+      };
+      const std::string type = column(cur ? "line_item_line_item_type" : "ChargeCategory");
+      const std::string principal = column(principal_column);
+      EXPECT_EQ(type == "Credit", principal.empty()) << lines[i];
+      cost_by_principal[principal] += nano_of(column(cur ? "line_item_unblended_cost" : "BilledCost"));
+      if (cur) ids.insert(column("identity_line_item_id"));
+    }
+    // Input and output of each caller, and the credit's rows (no principal, no resource).
+    EXPECT_EQ(cost_by_principal, (std::map<std::string, int64_t>{{"", -500}, {kAlice, 1001}, {kBob, 3001}}));
+    if (cur) {
+      EXPECT_EQ(ids.size(), lines.size() - 1) << "every row has its own id";
+    }
   }
   std::filesystem::remove_all(dir);
 }

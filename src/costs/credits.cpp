@@ -47,7 +47,7 @@ bool charged_before(const Fact& a, const Fact& b) {
   if (a.cost_nano_usd != b.cost_nano_usd) return a.cost_nano_usd > b.cost_nano_usd;
   auto key = [](const Fact& f) {
     return std::tie(f.dims->account_id, f.dims->resource_id, f.dims->model_id, f.dims->billing_region,
-                    f.dims->operation, f.usage_type());
+                    f.dims->operation, f.dims->principal, f.usage_type());
   };
   if (key(a) != key(b)) return key(a) < key(b);
   return std::lexicographical_compare(

@@ -1,6 +1,6 @@
 // Billing-period exports of the usage facts, in the two shapes finance pipelines load: AWS CUR 2.0 line
 // items and FinOps FOCUS 1.2 rows. One row per hour × account × resource × usage type × operation ×
-// active tag set (the facts: doc/costs.md), written as gzip CSV files plus a manifest. The rows stream
+// principal × active tag set (the facts: doc/costs.md), written as gzip CSV files plus a manifest. The rows stream
 // from the ledger hour by hour, so memory stays bounded by one hour's distinct rows, whatever the month
 // holds.
 //

@@ -19,9 +19,9 @@ FactSource::FactSource(ledger::Ledger& ledger, const catalog::Catalog& catalog, 
     : ledger_(ledger), catalog_(catalog), timeline_(std::move(timeline)) {}
 
 const FactDims* FactSource::dims_of(std::string_view account, std::string_view profile_arn, std::string_view model,
-                                    std::string_view region, std::string_view operation) {
-  DimsKey key{std::string(account), std::string(profile_arn), std::string(model), std::string(region),
-              std::string(operation)};
+                                    std::string_view region, std::string_view operation, std::string_view principal) {
+  DimsKey key{std::string(account), std::string(profile_arn), std::string(model),
+              std::string(region),  std::string(operation),   std::string(principal)};
   auto it = dims_.find(key);
   if (it != dims_.end()) return it->second.get();
   auto dims = std::make_unique<FactDims>();
@@ -33,6 +33,7 @@ const FactDims* FactSource::dims_of(std::string_view account, std::string_view p
   dims->model_provider = known ? known->provider_name : std::string();
   dims->billing_region = region;
   dims->operation = operation;
+  dims->principal = principal;
   dims->resource_id = profile_arn.empty() ? foundation_model_resource(region, model) : std::string(profile_arn);
   dims->billing_operation = billing_operation(operation);
   const std::string family = usage_family(dims->model_name);
@@ -56,7 +57,7 @@ const std::vector<Tag>* FactSource::tags_of(const std::string& canonical, TimePo
 
 void FactSource::record_facts(const ledger::UsageRecord& r, const std::function<void(const Fact&)>& visit) {
   const TimePoint hour = std::chrono::floor<std::chrono::hours>(r.start_time);
-  const FactDims* dims = dims_of(r.account_id, r.profile_arn, r.model_id, r.billing_region, r.operation);
+  const FactDims* dims = dims_of(r.account_id, r.profile_arn, r.model_id, r.billing_region, r.operation, r.principal);
   const std::vector<Tag>* tags = tags_of(ledger::canonical_tag_set(r.tags), r.start_time);
   const std::array<std::tuple<ledger::TokenType, int64_t, int64_t>, 4> usage = {{
       {ledger::TokenType::Input, r.tokens.input, r.costs.input_nano_usd},
@@ -134,7 +135,7 @@ Status FactSource::scan_usage(TimePoint since, TimePoint until, const std::optio
   TimePoint current_hour{};
   bool current_is_split = false;
   size_t hour_epoch = 0;
-  std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t> last_dims_key{};
+  DimsIds last_dims_key{};
   const FactDims* last_dims = nullptr;
   std::pair<int64_t, size_t> last_tags_key{};
   const std::vector<Tag>* last_tags = nullptr;
@@ -148,15 +149,14 @@ Status FactSource::scan_usage(TimePoint since, TimePoint until, const std::optio
     }
     if (current_is_split) return;  // read from the records instead
     // Consecutive rows mostly share their dimensions: look up only what changed.
-    auto key =
-        std::make_tuple(row.account_key, row.profile_arn_key, row.model_key, row.billing_region_key, row.operation_key);
+    const DimsIds key{row.account_key,        row.profile_arn_key, row.model_key,
+                      row.billing_region_key, row.operation_key,   row.principal_key};
     if (key != last_dims_key || !last_dims) {
       auto found = dims_by_keys_.find(key);
       if (found == dims_by_keys_.end()) {
-        found =
-            dims_by_keys_
-                .emplace(key, dims_of(row.account_id, row.profile_arn, row.model_id, row.billing_region, row.operation))
-                .first;
+        const FactDims* dims =
+            dims_of(row.account_id, row.profile_arn, row.model_id, row.billing_region, row.operation, row.principal);
+        found = dims_by_keys_.emplace(key, dims).first;
       }
       last_dims_key = key;
       last_dims = found->second;

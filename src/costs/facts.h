@@ -1,5 +1,6 @@
 // The usage facts reports are computed from: per UTC hour, the tokens and cost of one usage type of one
-// combination of account, resource, model, Region, operation and *active* cost-allocation tags.
+// combination of account, resource, model, Region, operation, principal (the caller) and *active*
+// cost-allocation tags.
 //
 // FactSource reads them from the ledger's hourly rollups, streaming, in hour order. A key activated or
 // deactivated inside an hour splits that hour: rollups cannot say which of its usage came before the
@@ -35,6 +36,7 @@ struct FactDims {
   std::string model_provider;  // "Anthropic", ...; empty when the catalog does not know the model
   std::string billing_region;
   std::string operation;                   // the runtime API operation: Converse, ConverseStream, InvokeModel, ...
+  std::string principal;                   // the caller's IAM ARN, as the usage record has it
   std::string resource_id;                 // the profile ARN, or the foundation model's ARN for a bare model call
   std::string_view billing_operation;      // InvokeModelInference | InvokeModelStreamingInference
   std::array<std::string, 4> usage_types;  // per ledger::TokenType
@@ -92,9 +94,10 @@ class FactSource {
   const ActivationTimeline& timeline() const { return timeline_; }
 
  private:
-  using DimsKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
+  using DimsKey = std::tuple<std::string, std::string, std::string, std::string, std::string, std::string>;
+  using DimsIds = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;  // the ledger's ids of a DimsKey
   const FactDims* dims_of(std::string_view account, std::string_view profile_arn, std::string_view model,
-                          std::string_view region, std::string_view operation);
+                          std::string_view region, std::string_view operation, std::string_view principal);
   const std::vector<Tag>* tags_of(const std::string& canonical, TimePoint at);
   Result<std::vector<Fact>> split_hour_facts(TimePoint hour, const std::optional<std::string>& account);
   Status scan_usage(TimePoint since, TimePoint until, const std::optional<std::string>& account,
@@ -105,7 +108,7 @@ class FactSource {
   ActivationTimeline timeline_;
   std::vector<CreditGrant> credits_;
   std::map<DimsKey, std::unique_ptr<FactDims>> dims_;
-  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>, const FactDims*> dims_by_keys_;
+  std::map<DimsIds, const FactDims*> dims_by_keys_;
   std::map<std::pair<std::string, size_t>, std::unique_ptr<std::vector<Tag>>> tags_;  // (tag set, epoch)
   std::map<std::pair<int64_t, size_t>, const std::vector<Tag>*> tags_by_key_;         // (ledger tag-set key, epoch)
 };

@@ -39,6 +39,7 @@ struct HourlyRollup {
   std::string model_id;
   std::string billing_region;
   std::string operation;  // "Converse", "ConverseStream", "InvokeModel", ...
+  std::string principal;  // the caller, as UsageRecord::principal
   TokenType usage_type;
   int64_t tokens = 0;
   int64_t cost_nano_usd = 0;
@@ -56,8 +57,8 @@ struct RollupQuery {
 // one id), stable for the ledger's life, so a caller can cache what it derives from a row by them.
 struct RollupRowView {
   int64_t hour_ms;
-  int64_t account_key, profile_arn_key, tag_set_key, model_key, billing_region_key, operation_key;
-  std::string_view account_id, profile_arn, tag_set, model_id, billing_region, operation;
+  int64_t account_key, profile_arn_key, tag_set_key, model_key, billing_region_key, operation_key, principal_key;
+  std::string_view account_id, profile_arn, tag_set, model_id, billing_region, operation, principal;
   TokenType usage_type;
   int64_t tokens, cost_nano_usd, records;
 };

@@ -37,7 +37,9 @@ struct TokenCosts {
   int64_t output_nano_usd = 0;
   int64_t cache_read_nano_usd = 0;
   int64_t cache_write_nano_usd = 0;
-  int64_t total_nano_usd() const { return input_nano_usd + output_nano_usd + cache_read_nano_usd + cache_write_nano_usd; }
+  int64_t total_nano_usd() const {
+    return input_nano_usd + output_nano_usd + cache_read_nano_usd + cache_write_nano_usd;
+  }
   friend bool operator==(const TokenCosts&, const TokenCosts&) = default;
 };
 
@@ -46,10 +48,10 @@ struct UsageRecord {
   TimePoint start_time;
   TimePoint end_time;
   std::string account_id;
-  std::string principal;       // access key id or API key id
-  std::string operation;       // "Converse", "ConverseStream", "InvokeModel", ...
-  std::string resource_arn;    // what the caller invoked (model, system profile or application profile)
-  std::string profile_arn;     // application or system profile ARN; empty for a bare model
+  std::string principal;     // the caller's IAM ARN; an access key or API key id in records of before
+  std::string operation;     // "Converse", "ConverseStream", "InvokeModel", ...
+  std::string resource_arn;  // what the caller invoked (model, system profile or application profile)
+  std::string profile_arn;   // application or system profile ARN; empty for a bare model
   std::string model_id;
   std::string billing_region;  // the call's (source) region
   std::string served_region;   // where the model ran

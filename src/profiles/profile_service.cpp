@@ -104,8 +104,8 @@ std::string_view to_string(ProfileType type) {
 }
 
 ProfileView view_of(const store::ApplicationProfile& p) {
-  return ProfileView{p.name,       p.description, p.arn(),     p.id, ProfileType::Application,
-                     p.model_arns, p.created_at,  p.updated_at};
+  return ProfileView{p.name,       p.description, p.arn(),      p.id,        ProfileType::Application,
+                     p.model_arns, p.created_at,  p.updated_at, p.source_arn};
 }
 
 struct ProfileService::Resolved {
@@ -290,7 +290,13 @@ Status ProfileService::enforce_tag_policy(const std::vector<Tag>& tags) const {
   return Error(ErrorCode::Validation, std::move(message));
 }
 
-Result<ProfileView> ProfileService::create(const Caller& caller, const CreateRequest& request) {
+Status ProfileService::check_create(const Caller& caller, const CreateRequest& request) {
+  TOLLGATE_TRY(check_fields(request));
+  TOLLGATE_TRY(model_arns_for_source(caller, request.copy_from));
+  return {};
+}
+
+Status ProfileService::check_fields(const CreateRequest& request) const {
   TOLLGATE_TRY(check_string("inferenceProfileName", request.name, 1, 64, kNamePattern));
   if (request.description) {
     TOLLGATE_TRY(check_string("description", *request.description, 1, 200, kDescriptionPattern));
@@ -300,8 +306,11 @@ Result<ProfileView> ProfileService::create(const Caller& caller, const CreateReq
   }
   TOLLGATE_TRY(validate_tag_list("tags", request.tags));
   if (request.tags.size() > kMaxTagsPerResource) return too_many_tags("the new inference profile", request.tags.size());
-  TOLLGATE_TRY(enforce_tag_policy(request.tags));
+  return enforce_tag_policy(request.tags);
+}
 
+Result<ProfileView> ProfileService::create(const Caller& caller, const CreateRequest& request) {
+  TOLLGATE_TRY(check_fields(request));
   if (request.client_request_token) {
     auto existing = store_.find_by_token(caller.account_id, caller.region, *request.client_request_token);
     TOLLGATE_TRY(existing);
@@ -458,6 +467,28 @@ Status ProfileService::tag(const Caller& caller, std::string_view resource_arn, 
   TOLLGATE_TRY(updated);
   if (tag_observer_) tag_observer_(tags);
   return {};
+}
+
+Result<ProfileView> ProfileService::update(const Caller& caller, std::string_view resource_arn,
+                                           const ProfileUpdate& change) {
+  if (change.description && *change.description) {
+    TOLLGATE_TRY(check_string("description", **change.description, 1, 200, kDescriptionPattern));
+  }
+  if (change.tags) {
+    TOLLGATE_TRY(validate_tag_list("tags", *change.tags));
+    if (change.tags->size() > kMaxTagsPerResource) return too_many_tags(std::string(resource_arn), change.tags->size());
+  }
+  auto profile = resolve_taggable(caller, resource_arn);
+  TOLLGATE_TRY(profile);
+  auto updated = store_.update(profile->key(), [&](store::ApplicationProfile& p) -> Status {
+    if (change.description) p.description = change.description->value_or("");
+    if (change.tags) p.tags = *change.tags;
+    p.updated_at = clock_.now();
+    return enforce_tag_policy(p.tags);
+  });
+  TOLLGATE_TRY(updated);
+  if (tag_observer_ && change.tags && !change.tags->empty()) tag_observer_(*change.tags);
+  return profiles::view_of(*updated);
 }
 
 Status ProfileService::untag(const Caller& caller, std::string_view resource_arn,

@@ -42,6 +42,7 @@ struct ProfileView {
   std::vector<std::string> model_arns;
   std::optional<TimePoint> created_at;
   std::optional<TimePoint> updated_at;
+  std::string source_arn;  // application profiles: modelSource.copyFrom as given
 };
 
 struct CreateRequest {
@@ -50,6 +51,11 @@ struct CreateRequest {
   std::optional<std::string> client_request_token;
   std::string copy_from;
   std::vector<Tag> tags;
+};
+
+struct ProfileUpdate {
+  std::optional<std::optional<std::string>> description;  // set: the new description (nullopt inside: none)
+  std::optional<std::vector<Tag>> tags;                   // set: the whole new tag set
 };
 
 struct ListRequest {
@@ -92,6 +98,11 @@ class ProfileService {
   void set_tag_policy(std::shared_ptr<const TagPolicy> policy) { tag_policy_ = std::move(policy); }
 
   Result<ProfileView> create(const Caller& caller, const CreateRequest& request);
+  // Every check create() makes (fields, tag policy, the source) without storing anything: a plan's check.
+  Status check_create(const Caller& caller, const CreateRequest& request);
+  // Replaces the description and/or the whole tag set of an application profile in one transaction
+  // (what a stack update does; the Bedrock API itself has no such operation).
+  Result<ProfileView> update(const Caller& caller, std::string_view resource_arn, const ProfileUpdate& change);
   Result<ProfileView> get(const Caller& caller, std::string_view identifier);
   Result<ListPage> list(const Caller& caller, const ListRequest& request);
   Status remove(const Caller& caller, std::string_view identifier);
@@ -110,6 +121,7 @@ class ProfileService {
   Result<store::ApplicationProfile> resolve_taggable(const Caller& caller, std::string_view resource_arn);
   Result<std::vector<std::string>> model_arns_for_source(const Caller& caller, std::string_view copy_from);
   Result<ProfileView> create_new(const Caller& caller, const CreateRequest& request);
+  Status check_fields(const CreateRequest& request) const;
   Error not_found_with_hint(const Caller& caller, std::string_view identifier, std::string_view why);
   // ValidationException naming every violation of the tag policy by a profile's resulting tags.
   Status enforce_tag_policy(const std::vector<Tag>& tags) const;

@@ -34,6 +34,9 @@ from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
 REGION = "us-east-1"
+ACCOUNT = "123456789012"
+# A caller's IAM ARN: arn:aws:iam::<account>:user/<name>; the embedded default principal is named "local".
+DEFAULT_PRINCIPAL_ARN = f"arn:aws:iam::{ACCOUNT}:user/local"
 HAIKU_ARN = f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
 CONFIG = """\
 cost_explorer:
@@ -313,14 +316,16 @@ class CostExplorer(unittest.TestCase):
                                               Granularity="MONTHLY", Metrics=["UnblendedCost", "UsageQuantity"])
         expected = response["ResultsByTime"][0]["Total"]
         with tempfile.TemporaryDirectory() as out:
-            for fmt, cost_column, amount_column, tags_column in (
-                    ("cur", "line_item_unblended_cost", "line_item_usage_amount", "resource_tags"),
-                    ("focus", "BilledCost", "ConsumedQuantity", "Tags")):
+            for fmt, cost_column, amount_column, tags_column, principal_column in (
+                    ("cur", "line_item_unblended_cost", "line_item_usage_amount", "resource_tags",
+                     "line_item_iam_principal"),
+                    ("focus", "BilledCost", "ConsumedQuantity", "Tags", "x_IamPrincipal")):
                 self.tollgate("export", fmt, "--month", month, "--out", out)
                 folder = os.path.join(out, "cur2" if fmt == "cur" else "focus1.2", month)
                 manifest = json.load(open(os.path.join(folder, "manifest.json")))
                 cost = tokens = rows = 0
                 tag_values = set()
+                principals = set()
                 for part in manifest["files"]:
                     with gzip.open(os.path.join(folder, part["path"]), "rt", newline="") as f:
                         reader = csv.DictReader(f)
@@ -330,6 +335,9 @@ class CostExplorer(unittest.TestCase):
                             tokens += int(row[amount_column])
                             rows += 1
                             tag_values.update(json.loads(row[tags_column]).items())
+                            principals.add(row[principal_column])
+                # Every call here was made with the default access key: its IAM user's ARN.
+                self.assertEqual(principals, {DEFAULT_PRINCIPAL_ARN}, fmt)
                 self.assertEqual(cost, nano(expected["UnblendedCost"]["Amount"]), fmt)
                 self.assertEqual(tokens, int(expected["UsageQuantity"]["Amount"]), fmt)
                 self.assertEqual(rows, manifest["rows"])
@@ -490,17 +498,22 @@ class Credits(unittest.TestCase):
                 folder = os.path.join(out, "cur2" if fmt == "cur" else "focus1.2", month)
                 sums: dict[str, int] = {}
                 descriptions = set()
+                principals: dict[str, set[str]] = {}
                 with open(os.path.join(folder, "manifest.json")) as f:
                     manifest = json.load(f)
                 for part in manifest["files"]:
                     with gzip.open(os.path.join(folder, part["path"]), "rt", newline="") as f:
                         for row in csv.DictReader(f):
                             sums[row[type_column]] = sums.get(row[type_column], 0) + nano(row[cost_column])
+                            principals.setdefault(row[type_column], set()).add(
+                                row["line_item_iam_principal" if fmt == "cur" else "x_IamPrincipal"])
                             if row[type_column] == "Credit":
                                 descriptions.add(row["line_item_line_item_description" if fmt == "cur"
                                                      else "ChargeDescription"].split(" for ")[0])
                 self.assertEqual(sums, {"Usage": self.gross, "Credit": -promo}, fmt)
                 self.assertEqual(descriptions, {"Promotional credit (credit promo)"}, fmt)
+                # Usage rows name their caller; Credit rows none (as they name no resource).
+                self.assertEqual(principals, {"Usage": {DEFAULT_PRINCIPAL_ARN}, "Credit": {""}}, fmt)
 
     def test_zz_a_credit_granted_with_the_cli_applies_at_once_and_bad_grants_are_refused(self):
         granted = self.tollgate("credits", "grant", "--id", "top-up", "--account", "123456789012", "--amount", "1",
@@ -524,6 +537,157 @@ class Credits(unittest.TestCase):
         self.assertEqual([c["id"] for c in listed], ["promo", "top-up"])
         self.tollgate("credits", "revoke", "--id", "top-up")
         self.assertEqual(self.by_record_type()["Credit"], (0, -20_000))
+
+
+class PrincipalAttribution(unittest.TestCase):
+    """Two callers (two access keys of one account) through one profile: each usage record carries the
+    caller's IAM ARN, and Cost Explorer's IAM_PRINCIPAL dimension (tollgate's extension) splits the cost
+    between them — untagged usage included — in GetCostAndUsage, its Filter, GetDimensionValues, the CLI
+    and the CUR / FOCUS exports."""
+
+    ALICE = ("AKIAE2EALICE00000001", "alice-secret", "alice")
+    BOB = ("AKIAE2EBOB0000000001", "bob-secret", "bob")
+
+    @classmethod
+    def arn(cls, user) -> str:
+        return f"arn:aws:iam::{ACCOUNT}:user/{user[2]}"
+
+    @classmethod
+    def setUpClass(cls):
+        principals = "".join(f"""  - access_key_id: {key}
+    secret_access_key: {secret}
+    account_id: "{ACCOUNT}"
+    name: {name}
+""" for key, secret, name in (cls.ALICE, cls.BOB))
+        cls.gateway = Gateway(config=f"""\
+principals:
+  - access_key_id: {ACCESS_KEY}
+    secret_access_key: {SECRET_KEY}
+    account_id: "{ACCOUNT}"
+{principals}""").start()
+        cls.period = {"Start": today().isoformat(), "End": (today() + dt.timedelta(days=1)).isoformat()}
+        admin = client("bedrock", cls.gateway.endpoint)
+        cls.ce = client("ce", cls.gateway.endpoint)
+        cls.shared = admin.create_inference_profile(
+            inferenceProfileName="shared-bot", modelSource={"copyFrom": HAIKU_ARN},
+            tags=[{"key": "team", "value": "growth"}])["inferenceProfileArn"]
+        cls.untagged = admin.create_inference_profile(
+            inferenceProfileName="no-tags-bot", modelSource={"copyFrom": HAIKU_ARN})["inferenceProfileArn"]
+        cls.ce.update_cost_allocation_tags_status(CostAllocationTagsStatus=[{"TagKey": "team", "Status": "Active"}])
+        cls.calls: dict[str, list[str]] = {}  # the caller's ARN -> request ids
+        for user, profile, text in ((cls.ALICE, cls.shared, "alice asks a question"),
+                                    (cls.ALICE, cls.shared, "alice asks a longer question, with more words in it"),
+                                    (cls.BOB, cls.shared, "bob asks"),
+                                    (cls.BOB, cls.untagged, "bob asks through a profile without tags")):
+            runtime = boto3.session.Session().client(
+                "bedrock-runtime", endpoint_url=cls.gateway.endpoint, region_name=REGION,
+                aws_access_key_id=user[0], aws_secret_access_key=user[1],
+                config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+            response = runtime.converse(modelId=profile, messages=[{"role": "user", "content": [{"text": text}]}])
+            cls.calls.setdefault(cls.arn(user), []).append(response["ResponseMetadata"]["RequestId"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gateway.stop_and_close()
+
+    def tollgate(self, *args: str) -> str:
+        return subprocess.run([binary_path(), *args, "--data", str(self.gateway.data_dir)], check=True,
+                              capture_output=True, text=True).stdout
+
+    def records(self) -> dict[str, dict]:
+        out = self.tollgate("usage", "--format", "json", "--limit", "1000")
+        return {r["requestId"]: r for r in json.loads(out)["usageRecords"]}
+
+    def ledger_cost(self, request_ids) -> int:
+        records = self.records()
+        return sum(records[i]["costNanoUsd"]["total"] for i in request_ids)
+
+    def by_groups(self, group_by, **kwargs) -> dict[tuple, int]:
+        response = self.ce.get_cost_and_usage(TimePeriod=self.period, Granularity="MONTHLY",
+                                              Metrics=["UnblendedCost"], GroupBy=group_by, **kwargs)
+        return {tuple(g["Keys"]): nano(g["Metrics"]["UnblendedCost"]["Amount"])
+                for r in response["ResultsByTime"] for g in r["Groups"]}
+
+    def total(self, **kwargs) -> int:
+        response = self.ce.get_cost_and_usage(TimePeriod=self.period, Granularity="MONTHLY",
+                                               Metrics=["UnblendedCost"], **kwargs)
+        return sum(nano(r["Total"]["UnblendedCost"]["Amount"]) for r in response["ResultsByTime"])
+
+    def test_each_record_carries_its_callers_arn(self):
+        records = self.records()
+        for principal, ids in self.calls.items():
+            self.assertEqual({records[i]["principal"] for i in ids}, {principal})
+
+    def test_group_by_iam_principal_splits_the_cost_between_the_callers(self):
+        alice, bob = self.arn(self.ALICE), self.arn(self.BOB)
+        groups = self.by_groups([{"Type": "DIMENSION", "Key": "IAM_PRINCIPAL"}])
+        self.assertEqual(groups, {(alice,): self.ledger_cost(self.calls[alice]),
+                                  (bob,): self.ledger_cost(self.calls[bob])})
+        self.assertEqual(sum(groups.values()), self.total())
+        self.assertTrue(all(cost > 0 for cost in groups.values()))
+
+    def test_a_filter_on_one_principal_returns_only_its_cost(self):
+        alice, bob = self.arn(self.ALICE), self.arn(self.BOB)
+        only_alice = self.total(Filter={"Dimensions": {"Key": "IAM_PRINCIPAL", "Values": [alice]}})
+        self.assertEqual(only_alice, self.ledger_cost(self.calls[alice]))
+        only_bob = self.total(Filter={"Dimensions": {"Key": "IAM_PRINCIPAL", "Values": ["USER/BOB"],
+                                                     "MatchOptions": ["ENDS_WITH", "CASE_INSENSITIVE"]}})
+        self.assertEqual(only_bob, self.ledger_cost(self.calls[bob]))
+        self.assertEqual(self.total(Filter={"Not": {"Dimensions": {"Key": "IAM_PRINCIPAL", "Values": [alice]}}}),
+                         only_bob)
+        nobody = self.total(Filter={"Dimensions": {"Key": "IAM_PRINCIPAL", "Values": [f"arn:aws:iam::{ACCOUNT}:user/x"]}})
+        self.assertEqual(nobody, 0)
+
+    def test_untagged_usage_is_still_attributed_to_its_principal(self):
+        alice, bob = self.arn(self.ALICE), self.arn(self.BOB)
+        groups = self.by_groups([{"Type": "DIMENSION", "Key": "IAM_PRINCIPAL"}, {"Type": "TAG", "Key": "team"}])
+        records = self.records()
+        bob_untagged = [i for i in self.calls[bob] if records[i]["profileArn"] == self.untagged]
+        bob_tagged = [i for i in self.calls[bob] if records[i]["profileArn"] == self.shared]
+        self.assertEqual(groups, {(alice, "team$growth"): self.ledger_cost(self.calls[alice]),
+                                  (bob, "team$growth"): self.ledger_cost(bob_tagged),
+                                  (bob, "team$"): self.ledger_cost(bob_untagged)})
+        self.assertGreater(groups[(bob, "team$")], 0)
+
+    def test_dimension_values_list_the_callers(self):
+        values = self.ce.get_dimension_values(TimePeriod=self.period, Dimension="IAM_PRINCIPAL")
+        self.assertEqual([v["Value"] for v in values["DimensionValues"]],
+                         sorted([self.arn(self.ALICE), self.arn(self.BOB)]))
+        searched = self.ce.get_dimension_values(TimePeriod=self.period, Dimension="IAM_PRINCIPAL", SearchString="BOB")
+        self.assertEqual([v["Value"] for v in searched["DimensionValues"]], [self.arn(self.BOB)])
+
+    def test_costs_command_groups_and_filters_by_iam_principal(self):
+        alice, bob = self.arn(self.ALICE), self.arn(self.BOB)
+        args = ["--from", self.period["Start"], "--to", self.period["End"]]
+        rows = self.tollgate("costs", *args, "--group-by", "DIMENSION:IAM_PRINCIPAL", "--format", "csv").splitlines()
+        self.assertEqual(rows[0], "period_start,period_end,IAM_PRINCIPAL,gross_usd,credits_usd,net_usd,usage_quantity")
+        by_principal = {r.split(",")[2]: nano(r.split(",")[3]) for r in rows[1:]}
+        self.assertEqual(by_principal, {alice: self.ledger_cost(self.calls[alice]),
+                                        bob: self.ledger_cost(self.calls[bob])})
+        filtered = self.tollgate("costs", *args, "--filter", f"DIMENSION:IAM_PRINCIPAL={alice}",
+                                 "--format", "csv").splitlines()
+        self.assertEqual(nano(filtered[1].split(",")[2]), self.ledger_cost(self.calls[alice]))
+        table = self.tollgate("costs", *args, "--group-by", "DIMENSION:IAM_PRINCIPAL", "--group-by", "TAG:team")
+        self.assertIn(bob, table)
+        self.assertIn("(untagged)", table)
+
+    def test_exports_split_rows_per_principal(self):
+        month = today().strftime("%Y-%m")
+        expected = {principal: self.ledger_cost(ids) for principal, ids in self.calls.items()}
+        with tempfile.TemporaryDirectory() as out:
+            for fmt, column, cost_column in (("cur", "line_item_iam_principal", "line_item_unblended_cost"),
+                                             ("focus", "x_IamPrincipal", "BilledCost")):
+                self.tollgate("export", fmt, "--month", month, "--out", out)
+                folder = os.path.join(out, "cur2" if fmt == "cur" else "focus1.2", month)
+                with open(os.path.join(folder, "manifest.json")) as f:
+                    manifest = json.load(f)
+                self.assertIn(column, manifest["columns"])
+                sums: dict[str, int] = {}
+                for part in manifest["files"]:
+                    with gzip.open(os.path.join(folder, part["path"]), "rt", newline="") as f:
+                        for row in csv.DictReader(f):
+                            sums[row[column]] = sums.get(row[column], 0) + nano(row[cost_column])
+                self.assertEqual(sums, expected, fmt)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from e2e_env import isolate_this_process  # noqa: E402
 from fake_openai import COMPLETION_TOKENS, PROMPT_TOKENS, STREAM_PIECES, FakeOpenAi  # noqa: E402
-from gateway import ACCESS_KEY, SECRET_KEY, Gateway, binary_path  # noqa: E402
+from gateway import ACCESS_KEY, ACCOUNT_ID, SECRET_KEY, Gateway, binary_path  # noqa: E402
 
 isolate_this_process()
 
@@ -156,7 +156,8 @@ providers:
         # B verified A's signature and metered the forwarded call (plus the direct one above).
         b_records = usage_records(self.upstream)
         self.assertEqual(len(b_records), 2)
-        self.assertTrue(all(r["principal"] == ACCESS_KEY for r in b_records))
+        # The caller's IAM ARN: the embedded default principal, named "local".
+        self.assertTrue(all(r["principal"] == f"arn:aws:iam::{ACCOUNT_ID}:user/local" for r in b_records))
 
     def test_converse_stream_is_forwarded(self):
         response = self.runtime.converse_stream(modelId=self.profile,

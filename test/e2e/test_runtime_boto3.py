@@ -21,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from e2e_env import isolate_this_process  # noqa: E402
-from gateway import ACCESS_KEY, SECRET_KEY, Gateway, binary_path  # noqa: E402
+from gateway import ACCESS_KEY, ACCOUNT_ID, SECRET_KEY, Gateway, binary_path  # noqa: E402
 
 isolate_this_process()
 
@@ -84,7 +84,8 @@ class RuntimeThroughProfile(unittest.TestCase):
         self.assertEqual(record["costNanoUsd"]["output"], output_tokens * HAIKU_OUTPUT_NANO)
         self.assertFalse(record["priceMissing"])
         self.assertEqual({t["key"]: t["value"] for t in record["tags"]}, {"team": "growth", "cost-center": "cc-1234"})
-        self.assertEqual(record["principal"], ACCESS_KEY)
+        # The caller's IAM ARN: the embedded default principal, named "local".
+        self.assertEqual(record["principal"], f"arn:aws:iam::{ACCOUNT_ID}:user/local")
         self.assertEqual(record["billingRegion"], REGION)
 
     def test_converse(self):

@@ -179,7 +179,8 @@ Result<std::vector<GroupKey>> parse_group_by(const json::object& request, bool w
         return invalid(
             "Group Definition dimension is invalid. Valid values are LINKED_ACCOUNT, OPERATION, "
             "RECORD_TYPE, REGION, SERVICE, USAGE_TYPE" +
-            std::string(with_resources ? ", RESOURCE_ID" : "") + " (the ones tollgate's usage has).");
+            std::string(with_resources ? ", RESOURCE_ID" : "") +
+            " (the ones tollgate's usage has) and tollgate's IAM_PRINCIPAL.");
       }
       group.dimension = *dimension;
     } else if (**type == "COST_CATEGORY") {
@@ -484,6 +485,7 @@ Result<json::object> CostExplorer::get_dimension_values(const json::object& requ
   TOLLGATE_TRY(source);
   auto totals = totals_by(**source, *period, account, std::move(filter).value(), GroupKey{false, *dimension, ""});
   TOLLGATE_TRY(totals);
+  if (*dimension == Dimension::IamPrincipal) totals->erase("");  // the credits': no principal is no value
   auto page = page_of_values(std::move(totals).value(), request);
   TOLLGATE_TRY(page);
   json::array values;

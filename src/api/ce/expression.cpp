@@ -52,6 +52,9 @@ constexpr std::array<std::string_view, 35> kAwsDimensions = {"AZ",
                                                              "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
                                                              "ANOMALY_TOTAL_IMPACT_PERCENTAGE"};
 
+// tollgate's own dimensions (costs::is_extension), named after AWS's enum in the error an unknown name gets.
+constexpr std::string_view kExtensionNote = " (tollgate adds IAM_PRINCIPAL, the caller's IAM ARN)";
+
 Error invalid(std::string message) { return Error(ErrorCode::Validation, std::move(message)); }
 
 const json::value* member(const json::object& obj, std::string_view field) {
@@ -190,10 +193,11 @@ Error enum_error(std::string_view value, std::string_view where, std::string_vie
 }
 
 Result<Dimension> parse_dimension(std::string_view name, std::string_view where, bool with_resources) {
-  if (std::find(kAwsDimensions.begin(), kAwsDimensions.end(), name) == kAwsDimensions.end()) {
-    return enum_error(name, where, join(kAwsDimensions));
-  }
   auto dimension = costs::parse_dimension(name);
+  const bool extension = dimension && costs::is_extension(*dimension);
+  if (!extension && std::find(kAwsDimensions.begin(), kAwsDimensions.end(), name) == kAwsDimensions.end()) {
+    return invalid(enum_error(name, where, join(kAwsDimensions)).message() + std::string(kExtensionNote));
+  }
   if (!dimension) {
     return invalid("The dimension " + std::string(name) + " does not apply to tollgate's Bedrock usage; use one of " +
                    costs::dimension_names() + ".");

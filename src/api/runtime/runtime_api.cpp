@@ -8,6 +8,7 @@
 
 #include "api/runtime/worst_case.h"
 #include "eventstream/eventstream.h"
+#include "govern/authorization.h"
 #include "io/async.h"
 
 namespace tollgate::api::runtime {
@@ -71,6 +72,11 @@ class Runtime {
   };
 
   Result<Prepared> prepare(InvokeOp op, const Call& call) const;
+  // The govern stage: the caller's access policy on what the modelId resolved to, then
+  // governance.require_application_profiles. Before any model is called, so a refusal records nothing.
+  Status authorize(InvokeOp op, const Call& call, const profiles::InvocationTarget& target) const;
+  // The caller's application profiles in its region that its policy lets it invoke with `action`.
+  std::vector<govern::ProfileChoice> usable_profiles(const Call& call, const std::string& action) const;
   // Admits the request against the blocking budgets, with its worst case when one of them is in force.
   Task<Status> admit(Prepared& p, const Call& call);
   Task<ledger::TokenCounts> worst_case_tokens(const Prepared& p);
@@ -143,6 +149,7 @@ Result<Runtime::Prepared> Runtime::prepare(InvokeOp op, const Call& call) const 
   profiles::Caller caller{call.auth.principal.account_id, call.auth.region};
   auto target = deps_.profiles.resolve_invocation(caller, call.label);
   TOLLGATE_TRY(target);
+  TOLLGATE_TRY(authorize(op, call, *target));
   Prepared p{op, std::move(*target), nullptr, {}, deps_.clock.now(), {}};
   const std::string& region = p.target.regions.front();
   p.provider = deps_.providers.find(p.target.model_id, region);
@@ -163,6 +170,37 @@ Result<Runtime::Prepared> Runtime::prepare(InvokeOp op, const Call& call) const 
   return p;
 }
 
+Status Runtime::authorize(InvokeOp op, const Call& call, const profiles::InvocationTarget& target) const {
+  const auth::Principal& principal = call.auth.principal;
+  govern::AccessRequest request{govern::runtime_action(provider::to_string(op)), target.resource_arn};
+  TOLLGATE_TRY(govern::authorize(principal.arn(), principal.policy.get(), request));
+  if (!deps_.require_application_profiles || govern::meets_application_profile_rule(principal.policy.get(), request)) {
+    return {};
+  }
+  return govern::application_profile_required(principal.arn(), request, usable_profiles(call, request.action),
+                                              call.auth.region);
+}
+
+std::vector<govern::ProfileChoice> Runtime::usable_profiles(const Call& call, const std::string& action) const {
+  const auth::Principal& principal = call.auth.principal;
+  profiles::Caller caller{principal.account_id, call.auth.region};
+  std::vector<govern::ProfileChoice> usable;
+  profiles::ListRequest request;
+  request.type = profiles::ProfileType::Application;
+  request.max_results = 1000;
+  do {
+    auto page = deps_.profiles.list(caller, request);
+    if (!page.ok()) break;  // the refusal stands; it just names no profile
+    for (const auto& view : page->profiles) {
+      if (govern::authorize(principal.arn(), principal.policy.get(), {action, view.arn}).ok()) {
+        usable.push_back({view.arn, view.name});
+      }
+    }
+    request.next_token = page->next_token;
+  } while (request.next_token);
+  return usable;
+}
+
 ledger::UsageRecord Runtime::record_for(const Prepared& p, const Call& call, const ledger::TokenCounts& tokens,
                                         ledger::UsageStatus status) const {
   ledger::UsageRecord r;
@@ -170,7 +208,7 @@ ledger::UsageRecord Runtime::record_for(const Prepared& p, const Call& call, con
   r.start_time = p.started;
   r.end_time = deps_.clock.now();
   r.account_id = call.auth.principal.account_id;
-  r.principal = call.auth.principal.key_id;
+  r.principal = call.auth.principal.arn();
   r.operation = std::string(provider::to_string(p.operation));
   r.resource_arn = p.target.resource_arn;
   r.profile_arn = p.target.profile_arn;
@@ -366,7 +404,7 @@ void register_runtime(Gateway& gateway, const RuntimeDependencies& deps) {
     };
     gateway.add_rest("POST", "/model/{modelId}/" + suffix,
                      api::Operation{std::string(provider::to_string(op)), Protocol::RestJson, "bedrock", true,
-                                    deps.body_limit, nullptr, std::move(handler)});
+                                    deps.body_limit, nullptr, std::move(handler), /*authorizes_itself=*/true});
   };
   add("converse", InvokeOp::Converse);
   add("converse-stream", InvokeOp::ConverseStream);

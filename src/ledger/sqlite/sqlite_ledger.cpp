@@ -226,9 +226,68 @@ CREATE VIEW usage_hourly_text AS SELECT
   usage_type, tokens, cost_nano_usd, records
 FROM usage_hourly;
 )sql"},
+    // Version 4: the rollups gain the principal (the caller's IAM ARN; the access key id in records written
+    // before), which Cost Explorer's IAM_PRINCIPAL dimension and CUR's line_item_iam_principal need. Filled
+    // from the records by the rollup rule, as version 3 was.
+    {4, R"sql(
+DROP VIEW usage_hourly_text;
+ALTER TABLE usage_hourly RENAME TO usage_hourly_v3;
+CREATE TABLE usage_hourly (
+  hour_ms            INTEGER NOT NULL,
+  account_sid        INTEGER NOT NULL,
+  profile_arn_sid    INTEGER NOT NULL,
+  tag_set_sid        INTEGER NOT NULL,
+  model_sid          INTEGER NOT NULL,
+  billing_region_sid INTEGER NOT NULL,
+  operation_sid      INTEGER NOT NULL,
+  principal_sid      INTEGER NOT NULL,
+  usage_type         TEXT    NOT NULL
+    CHECK (usage_type = 'input' OR usage_type = 'output' OR usage_type = 'cache-read' OR usage_type = 'cache-write'),
+  tokens             INTEGER NOT NULL,
+  cost_nano_usd      INTEGER NOT NULL,
+  records            INTEGER NOT NULL,
+  PRIMARY KEY (hour_ms, account_sid, profile_arn_sid, tag_set_sid, model_sid, billing_region_sid, operation_sid,
+               principal_sid, usage_type)
+) WITHOUT ROWID;
+CREATE TEMP VIEW usage_hours AS SELECT
+  start_time_ms - ((start_time_ms % 3600000) + 3600000) % 3600000 AS hour_ms, account_sid, profile_arn_sid,
+  tags_sid, model_sid, billing_region_sid, operation_sid, principal_sid, input_tokens, input_cost_nano_usd,
+  output_tokens, output_cost_nano_usd, cache_read_tokens, cache_read_cost_nano_usd, cache_write_tokens,
+  cache_write_cost_nano_usd
+FROM usage_records;
+INSERT INTO usage_hourly
+  SELECT hour_ms, account_sid, profile_arn_sid, tags_sid, model_sid, billing_region_sid, operation_sid,
+         principal_sid, 'input', SUM(input_tokens), SUM(input_cost_nano_usd), COUNT(*)
+  FROM usage_hours WHERE input_tokens > 0 OR input_cost_nano_usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+  UNION ALL
+  SELECT hour_ms, account_sid, profile_arn_sid, tags_sid, model_sid, billing_region_sid, operation_sid,
+         principal_sid, 'output', SUM(output_tokens), SUM(output_cost_nano_usd), COUNT(*)
+  FROM usage_hours WHERE output_tokens > 0 OR output_cost_nano_usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+  UNION ALL
+  SELECT hour_ms, account_sid, profile_arn_sid, tags_sid, model_sid, billing_region_sid, operation_sid,
+         principal_sid, 'cache-read', SUM(cache_read_tokens), SUM(cache_read_cost_nano_usd), COUNT(*)
+  FROM usage_hours WHERE cache_read_tokens > 0 OR cache_read_cost_nano_usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+  UNION ALL
+  SELECT hour_ms, account_sid, profile_arn_sid, tags_sid, model_sid, billing_region_sid, operation_sid,
+         principal_sid, 'cache-write', SUM(cache_write_tokens), SUM(cache_write_cost_nano_usd), COUNT(*)
+  FROM usage_hours WHERE cache_write_tokens > 0 OR cache_write_cost_nano_usd > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+DROP VIEW usage_hours;
+DROP TABLE usage_hourly_v3;
+CREATE VIEW usage_hourly_text AS SELECT
+  hour_ms,
+  (SELECT text FROM ledger_strings WHERE id = account_sid) AS account_id,
+  (SELECT text FROM ledger_strings WHERE id = profile_arn_sid) AS profile_arn,
+  (SELECT text FROM ledger_strings WHERE id = tag_set_sid) AS tag_set,
+  (SELECT text FROM ledger_strings WHERE id = model_sid) AS model_id,
+  (SELECT text FROM ledger_strings WHERE id = billing_region_sid) AS billing_region,
+  (SELECT text FROM ledger_strings WHERE id = operation_sid) AS operation,
+  (SELECT text FROM ledger_strings WHERE id = principal_sid) AS principal,
+  usage_type, tokens, cost_nano_usd, records
+FROM usage_hourly;
+)sql"},
 };
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 constexpr std::string_view kInsertRecord =
     "INSERT INTO usage_records (request_id, start_time_ms, end_time_ms, account_sid, principal_sid, operation_sid,"
@@ -240,9 +299,10 @@ constexpr std::string_view kInsertRecord =
 
 constexpr std::string_view kUpsertRollup =
     "INSERT INTO usage_hourly (hour_ms, account_sid, profile_arn_sid, tag_set_sid, model_sid, billing_region_sid,"
-    " operation_sid, usage_type, tokens, cost_nano_usd, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " operation_sid, principal_sid, usage_type, tokens, cost_nano_usd, records)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (hour_ms, account_sid, profile_arn_sid, tag_set_sid, model_sid, billing_region_sid, operation_sid,"
-    " usage_type)"
+    " principal_sid, usage_type)"
     " DO UPDATE SET tokens = tokens + excluded.tokens, cost_nano_usd = cost_nano_usd + excluded.cost_nano_usd,"
     " records = records + excluded.records";
 
@@ -260,7 +320,7 @@ constexpr std::string_view kSelectRollups =
     "SELECT h.hour_ms, " TOLLGATE_LEDGER_STRING("h.account_sid") ", " TOLLGATE_LEDGER_STRING("h.profile_arn_sid")
     ", " TOLLGATE_LEDGER_STRING("h.tag_set_sid") ", " TOLLGATE_LEDGER_STRING("h.model_sid") ", "
     TOLLGATE_LEDGER_STRING("h.billing_region_sid") ", " TOLLGATE_LEDGER_STRING("h.operation_sid")
-    ", h.usage_type, h.tokens, h.cost_nano_usd, h.records"
+    ", " TOLLGATE_LEDGER_STRING("h.principal_sid") ", h.usage_type, h.tokens, h.cost_nano_usd, h.records"
     " FROM usage_hourly AS h WHERE 1";
 #undef TOLLGATE_LEDGER_STRING
 
@@ -578,8 +638,8 @@ struct Item {
 };
 
 // One rollup row of a batch, summed in memory before its single upsert: hour, then the ids of account,
-// profile ARN, tag set, model, billing Region and operation, then the usage type.
-using RollupKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, TokenType>;
+// profile ARN, tag set, model, billing Region, operation and principal, then the usage type.
+using RollupKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, TokenType>;
 struct RollupSum {
   int64_t tokens = 0;
   int64_t cost = 0;
@@ -780,7 +840,7 @@ class SqliteLedger::Impl {
     if (q.since) sql += " AND h.hour_ms >= ?";
     if (q.until) sql += " AND h.hour_ms < ?";
     if (q.account_id) sql += " AND h.account_sid = (SELECT id FROM ledger_strings WHERE kind = 'account' AND text = ?)";
-    sql += " ORDER BY 1, 2, 3, 4, 5, 6, 7, 8";  // hour, then the texts of the dimensions, then the usage type
+    sql += " ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9";  // hour, then the texts of the dimensions, then the usage type
     auto guard = reader_->lock();
     auto stmt = reader_->prepare(sql);
     if (!stmt.ok()) return std::move(stmt).error();
@@ -793,7 +853,7 @@ class SqliteLedger::Impl {
       auto row = stmt->step();
       if (!row.ok()) return std::move(row).error();
       if (!*row) break;
-      for (int c = 1; c <= 6; ++c) {
+      for (int c = 1; c <= 7; ++c) {
         if (stmt->is_null(c)) return storage_error("usage rollup refers to a missing ledger string");
       }
       HourlyRollup r;
@@ -804,12 +864,13 @@ class SqliteLedger::Impl {
       r.model_id = stmt->text(4);
       r.billing_region = stmt->text(5);
       r.operation = stmt->text(6);
-      if (std::string type = stmt->text(7); !parse_token_type(type, r.usage_type)) {
+      r.principal = stmt->text(7);
+      if (std::string type = stmt->text(8); !parse_token_type(type, r.usage_type)) {
         return storage_error("usage rollup has an unknown usage type: " + type);
       }
-      r.tokens = stmt->integer(8);
-      r.cost_nano_usd = stmt->integer(9);
-      r.records = stmt->integer(10);
+      r.tokens = stmt->integer(9);
+      r.cost_nano_usd = stmt->integer(10);
+      r.records = stmt->integer(11);
       out.push_back(std::move(r));
     }
     return out;
@@ -818,7 +879,7 @@ class SqliteLedger::Impl {
   Status for_each_rollup(const RollupQuery& q, const RollupVisitor& visit) {
     std::string sql =
         "SELECT hour_ms, account_sid, profile_arn_sid, tag_set_sid, model_sid, billing_region_sid, operation_sid, "
-        "usage_type, tokens, cost_nano_usd, records FROM usage_hourly WHERE 1";
+        "principal_sid, usage_type, tokens, cost_nano_usd, records FROM usage_hourly WHERE 1";
     if (q.since) sql += " AND hour_ms >= ?";
     if (q.until) sql += " AND hour_ms < ?";
     if (q.account_id) sql += " AND account_sid = (SELECT id FROM ledger_strings WHERE kind = 'account' AND text = ?)";
@@ -832,9 +893,10 @@ class SqliteLedger::Impl {
     if (q.account_id) stmt->bind(i++, *q.account_id);
     // Texts handed out stay valid for the whole scan: the cache is only emptied between scans.
     if (reader_texts_.size() >= kMaxCachedTexts) reader_texts_.clear();
-    std::array<int64_t, 6> last_keys;
+    constexpr size_t kTexts = 7;
+    std::array<int64_t, kTexts> last_keys;
     last_keys.fill(-1);  // dictionary ids are positive
-    std::array<std::string_view, 6> last_texts{};
+    std::array<std::string_view, kTexts> last_texts{};
     while (true) {
       auto row = stmt->step();
       if (!row.ok()) return std::move(row).error();
@@ -847,11 +909,12 @@ class SqliteLedger::Impl {
       r.model_key = stmt->integer(4);
       r.billing_region_key = stmt->integer(5);
       r.operation_key = stmt->integer(6);
-      std::string_view* texts[] = {&r.account_id, &r.profile_arn,    &r.tag_set,
-                                   &r.model_id,   &r.billing_region, &r.operation};
-      const int64_t keys[] = {r.account_key, r.profile_arn_key,    r.tag_set_key,
-                              r.model_key,   r.billing_region_key, r.operation_key};
-      for (size_t k = 0; k < 6; ++k) {
+      r.principal_key = stmt->integer(7);
+      std::string_view* texts[kTexts] = {&r.account_id,     &r.profile_arn, &r.tag_set,  &r.model_id,
+                                         &r.billing_region, &r.operation,   &r.principal};
+      const int64_t keys[kTexts] = {r.account_key,        r.profile_arn_key, r.tag_set_key,  r.model_key,
+                                    r.billing_region_key, r.operation_key,   r.principal_key};
+      for (size_t k = 0; k < kTexts; ++k) {
         if (keys[k] != last_keys[k]) {  // rows in key order repeat most ids of the row before
           auto text = dictionary_text(keys[k]);
           if (!text.ok()) return std::move(text).error();
@@ -860,12 +923,12 @@ class SqliteLedger::Impl {
         }
         *texts[k] = last_texts[k];
       }
-      if (std::string_view type = stmt->text_view(7); !parse_token_type(type, r.usage_type)) {
+      if (std::string_view type = stmt->text_view(8); !parse_token_type(type, r.usage_type)) {
         return storage_error("usage rollup has an unknown usage type: " + std::string(type));
       }
-      r.tokens = stmt->integer(8);
-      r.cost_nano_usd = stmt->integer(9);
-      r.records = stmt->integer(10);
+      r.tokens = stmt->integer(9);
+      r.cost_nano_usd = stmt->integer(10);
+      r.records = stmt->integer(11);
       visit(r);
     }
   }
@@ -1129,8 +1192,8 @@ class SqliteLedger::Impl {
       }};
       for (const auto& [type, tokens, cost] : usage) {
         if (tokens <= 0 && cost <= 0) continue;
-        // hour × account × profile ARN × tag set × model × billing Region × operation × usage type
-        RollupSum& sum = sums_[{item.hour_ms, sid[0], sid[4], sid[8], sid[5], sid[6], sid[2], type}];
+        // hour × account × profile ARN × tag set × model × billing Region × operation × principal × usage type
+        RollupSum& sum = sums_[{item.hour_ms, sid[0], sid[4], sid[8], sid[5], sid[6], sid[2], sid[1], type}];
         sum.tokens += tokens;
         sum.cost += cost;
         sum.records += 1;
@@ -1138,7 +1201,7 @@ class SqliteLedger::Impl {
     }
     Statement& upsert = *upsert_;
     for (const auto& [key, sum] : sums_) {
-      const auto& [hour, account, profile, tag_set, model, region, operation, type] = key;
+      const auto& [hour, account, profile, tag_set, model, region, operation, principal, type] = key;
       upsert.reset();
       upsert.bind(1, hour)
           .bind(2, account)
@@ -1147,10 +1210,11 @@ class SqliteLedger::Impl {
           .bind(5, model)
           .bind(6, region)
           .bind(7, operation)
-          .bind_static(8, to_string(type))
-          .bind(9, sum.tokens)
-          .bind(10, sum.cost)
-          .bind(11, sum.records);
+          .bind(8, principal)
+          .bind_static(9, to_string(type))
+          .bind(10, sum.tokens)
+          .bind(11, sum.cost)
+          .bind(12, sum.records);
       TOLLGATE_TRY(upsert.run());
     }
     return {};

@@ -2,11 +2,12 @@
 // gateway passes <data_dir>/ledger.db), written by one group-commit writer
 // thread. See doc/ledger.md for the schema and the durability contract.
 //
-// Schema (version 2): the repeated texts of a record (account, principal,
+// Schema (version 4): the repeated texts of a record (account, principal,
 // operation, ARNs, model, Regions, tag set) are interned into a dictionary table,
 // ledger_strings, and stored as integer ids; a canonical UUID request id is stored
 // as 16 bytes. The writer caches text -> id, so a known text costs no SQL.
-// query() and rollups() return the texts, exactly as before.
+// query() and rollups() return the texts. The hourly rollups are keyed by hour,
+// account, profile ARN, tag set, model, billing Region, operation and principal.
 //
 // Group commit: append() only queues the record (computing its canonical tag
 // set, request id bytes and text hashes on the caller's thread). The writer

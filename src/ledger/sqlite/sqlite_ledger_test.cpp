@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
@@ -169,8 +170,8 @@ Status append_and_wait(Ledger& ledger, UsageRecord r) {
 }
 
 // The rollup rows the ledger should hold, computed from the records by hand.
-using Dimensions =
-    std::tuple<int64_t, std::string, std::string, std::string, std::string, std::string, std::string, TokenType>;
+using Dimensions = std::tuple<int64_t, std::string, std::string, std::string, std::string, std::string, std::string,
+                              std::string, TokenType>;
 struct Sums {
   int64_t tokens = 0, cost = 0, records = 0;
   friend bool operator==(const Sums&, const Sums&) = default;
@@ -188,7 +189,8 @@ std::map<Dimensions, Sums> expected_rollups(const std::vector<UsageRecord>& reco
           std::tuple{TokenType::CacheRead, r.tokens.cache_read, r.costs.cache_read_nano_usd},
           std::tuple{TokenType::CacheWrite, r.tokens.cache_write, r.costs.cache_write_nano_usd}}) {
       if (tokens <= 0 && cost <= 0) continue;
-      Sums& s = out[{hour, r.account_id, r.profile_arn, tag_set, r.model_id, r.billing_region, r.operation, type}];
+      Sums& s = out[{hour, r.account_id, r.profile_arn, tag_set, r.model_id, r.billing_region, r.operation, r.principal,
+                     type}];
       s.tokens += tokens;
       s.cost += cost;
       s.records += 1;
@@ -201,8 +203,8 @@ std::map<Dimensions, Sums> actual_rollups(const std::vector<HourlyRollup>& rollu
   std::map<Dimensions, Sums> out;
   for (const auto& r : rollups) {
     int64_t hour = std::chrono::duration_cast<std::chrono::milliseconds>(r.hour.time_since_epoch()).count();
-    Dimensions key{hour,       r.account_id,     r.profile_arn, r.tag_set,
-                   r.model_id, r.billing_region, r.operation,   r.usage_type};
+    Dimensions key{hour,        r.account_id, r.profile_arn, r.tag_set, r.model_id, r.billing_region,
+                   r.operation, r.principal,  r.usage_type};
     EXPECT_EQ(out.count(key), 0u) << "two rollup rows for one key";
     out[key] = {r.tokens, r.cost_nano_usd, r.records};
   }
@@ -660,11 +662,12 @@ TEST(SqliteLedger, ForEachRollupStreamsWhatRollupsReturnsWithStableKeys) {
     UsageRecord r = sample("scan-" + std::to_string(i), kHour22 + i * 1'800'000);
     r.operation = i % 2 ? "ConverseStream" : "Converse";  // the operation splits a rollup row
     if (i == 0) r.tags = {{"team", "search"}};
+    if (i >= 4) r.principal = "arn:aws:iam::123456789012:user/other";  // so does the principal
     written.push_back(r);
     ASSERT_TRUE(append_and_wait(*ledger, r).ok());
   }
   std::vector<HourlyRollup> scanned;
-  std::map<std::string, int64_t> tag_set_keys;
+  std::map<std::string, int64_t> tag_set_keys, principal_keys;
   RollupQuery q;
   q.since = at_ms(kHour22);
   auto status = ledger->for_each_rollup(q, [&](const RollupRowView& row) {
@@ -675,6 +678,7 @@ TEST(SqliteLedger, ForEachRollupStreamsWhatRollupsReturnsWithStableKeys) {
                    std::string(row.model_id),
                    std::string(row.billing_region),
                    std::string(row.operation),
+                   std::string(row.principal),
                    row.usage_type,
                    row.tokens,
                    row.cost_nano_usd,
@@ -684,12 +688,15 @@ TEST(SqliteLedger, ForEachRollupStreamsWhatRollupsReturnsWithStableKeys) {
     }
     auto [it, inserted] = tag_set_keys.emplace(r.tag_set, row.tag_set_key);
     EXPECT_EQ(it->second, row.tag_set_key) << "one key per text";
+    auto [principal, added] = principal_keys.emplace(r.principal, row.principal_key);
+    EXPECT_EQ(principal->second, row.principal_key) << "one key per text";
     scanned.push_back(std::move(r));
   });
   ASSERT_TRUE(status.ok()) << status.error().message();
   EXPECT_EQ(actual_rollups(scanned), expected_rollups(written));
   EXPECT_EQ(actual_rollups(scanned), actual_rollups(all_rollups(*ledger)));
   EXPECT_EQ(tag_set_keys.size(), 2u);
+  EXPECT_EQ(principal_keys.size(), 2u);
 
   auto last_use = ledger->tag_set_last_use();
   ASSERT_TRUE(last_use.ok());
@@ -816,10 +823,15 @@ TEST(SqliteLedgerDictionary, SameTextSameIdPerKindStableAcrossReopen) {
                          "SELECT COUNT(DISTINCT account_sid) || ',' || COUNT(DISTINCT profile_arn_sid) || ','"
                          " || COUNT(DISTINCT tags_sid) FROM usage_records"),
               std::vector<std::string>{"1,1,1"});
-    // The rollup rows of before and after the restart are the same rows.
+    // The rollup rows of before and after the restart are the same rows, one pair (input, output) per
+    // principal: the three records before it share theirs.
     auto rollups = all_rollups(*ledger);
-    ASSERT_EQ(rollups.size(), 2u);  // input and output of one hour and one key
-    EXPECT_EQ(rollups[0].records, 4);
+    ASSERT_EQ(rollups.size(), 4u);
+    std::map<std::string, int64_t> input_records;
+    for (const auto& rollup : rollups) {
+      if (rollup.usage_type == TokenType::Input) input_records[rollup.principal] += rollup.records;
+    }
+    EXPECT_EQ(input_records, (std::map<std::string, int64_t>{{"123456789012", 1}, {"AKIAIOSFODNN7EXAMPLE", 3}}));
     EXPECT_EQ(actual_rollups(rollups), expected_rollups({sample("same-0"), sample("same-1"), sample("same-2"), r}));
   }
 }
@@ -965,14 +977,17 @@ TEST(SqliteLedgerSchema, TextViewsMatchQueryAndRollups) {
                                      canonical_tag_set(q.tags) + "|upstream_cut|1"});
   auto rollups = all_rollups(*ledger);
   ASSERT_EQ(rollups.size(), 2u);
-  EXPECT_EQ(sql_column(path,
-                       "SELECT account_id || '|' || profile_arn || '|' || tag_set || '|' || model_id || '|' ||"
-                       " billing_region || '|' || usage_type || '|' || tokens FROM usage_hourly_text ORDER BY"
-                       " usage_type"),
-            (std::vector<std::string>{rollups[0].account_id + "|" + rollups[0].profile_arn + "|" + rollups[0].tag_set +
-                                          "|" + rollups[0].model_id + "|" + rollups[0].billing_region + "|input|100",
-                                      rollups[0].account_id + "|" + rollups[0].profile_arn + "|" + rollups[0].tag_set +
-                                          "|" + rollups[0].model_id + "|" + rollups[0].billing_region + "|output|20"}));
+  EXPECT_EQ(
+      sql_column(path,
+                 "SELECT account_id || '|' || profile_arn || '|' || tag_set || '|' || model_id || '|' ||"
+                 " billing_region || '|' || operation || '|' || principal || '|' || usage_type || '|' || tokens"
+                 " FROM usage_hourly_text ORDER BY usage_type"),
+      (std::vector<std::string>{
+          rollups[0].account_id + "|" + rollups[0].profile_arn + "|" + rollups[0].tag_set + "|" + rollups[0].model_id +
+              "|" + rollups[0].billing_region + "|" + rollups[0].operation + "|" + q.principal + "|input|100",
+          rollups[0].account_id + "|" + rollups[0].profile_arn + "|" + rollups[0].tag_set + "|" + rollups[0].model_id +
+              "|" + rollups[0].billing_region + "|" + rollups[0].operation + "|" + q.principal + "|output|20"}));
+  EXPECT_EQ(rollups[0].principal, q.principal);
 }
 
 // The version-1 schema exactly as release 1 created it (sqlite_ledger.cpp, migration 1).
@@ -1062,11 +1077,11 @@ void write_version1(const std::string& path, const std::vector<UsageRecord>& rec
   }
   auto rollup = db.prepare("INSERT INTO usage_hourly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ASSERT_TRUE(rollup.ok());
-  // Version 1 had no operation in its rollups.
+  // Version 1 had no operation nor principal in its rollups.
   std::map<std::tuple<int64_t, std::string, std::string, std::string, std::string, std::string, TokenType>, Sums>
       v1_rollups;
   for (const auto& [key, sums] : expected_rollups(records)) {
-    const auto& [hour, account, profile, tag_set, model, region, operation, type] = key;
+    const auto& [hour, account, profile, tag_set, model, region, operation, principal, type] = key;
     Sums& v1 = v1_rollups[{hour, account, profile, tag_set, model, region, type}];
     v1.tokens += sums.tokens;
     v1.cost += sums.cost;
@@ -1147,7 +1162,7 @@ TEST(SqliteLedgerMigration, Version1DataIsConvertedExactly) {
     EXPECT_EQ(all_records(*ledger).size(), 5u);
   }
   EXPECT_EQ(sql_column(path, "SELECT version FROM schema_migrations WHERE component = 'ledger' ORDER BY version"),
-            (std::vector<std::string>{"1", "2", "3"}));
+            (std::vector<std::string>{"1", "2", "3", "4"}));
   EXPECT_EQ(sql_column(path, "SELECT name FROM sqlite_schema WHERE name LIKE '%v1%' OR name LIKE '%v2%'"),
             std::vector<std::string>{});
   EXPECT_EQ(sql_column(path, "SELECT typeof(request_id) FROM usage_records ORDER BY rowid"),
@@ -1185,6 +1200,122 @@ TEST(SqliteLedgerMigration, AVersion1DatabaseWithABadStatusFailsToOpenAndStaysVe
   EXPECT_EQ(sql_column(path, "SELECT MAX(version) FROM schema_migrations WHERE component = 'ledger'"),
             std::vector<std::string>{"1"});
   EXPECT_EQ(sql_column(path, "SELECT COUNT(*) FROM usage_records"), std::vector<std::string>{"4"});
+}
+
+// ---- schema version 4: rollups keyed by the principal too -------------------------------------------------------
+
+// Turns a current database back into version 3, as release 3 left it: usage_hourly without principal_sid
+// (its rows summed over the principals), the version-3 view, no version 4 in schema_migrations.
+void downgrade_to_version3(const std::string& path) {
+  store::sqlite::Database db(path);
+  auto guard = db.lock();
+  ASSERT_TRUE(db.exec(R"sql(
+BEGIN;
+DROP VIEW usage_hourly_text;
+ALTER TABLE usage_hourly RENAME TO usage_hourly_v4;
+CREATE TABLE usage_hourly (
+  hour_ms            INTEGER NOT NULL,
+  account_sid        INTEGER NOT NULL,
+  profile_arn_sid    INTEGER NOT NULL,
+  tag_set_sid        INTEGER NOT NULL,
+  model_sid          INTEGER NOT NULL,
+  billing_region_sid INTEGER NOT NULL,
+  operation_sid      INTEGER NOT NULL,
+  usage_type         TEXT    NOT NULL
+    CHECK (usage_type = 'input' OR usage_type = 'output' OR usage_type = 'cache-read' OR usage_type = 'cache-write'),
+  tokens             INTEGER NOT NULL,
+  cost_nano_usd      INTEGER NOT NULL,
+  records            INTEGER NOT NULL,
+  PRIMARY KEY (hour_ms, account_sid, profile_arn_sid, tag_set_sid, model_sid, billing_region_sid, operation_sid,
+               usage_type)
+) WITHOUT ROWID;
+INSERT INTO usage_hourly SELECT hour_ms, account_sid, profile_arn_sid, tag_set_sid, model_sid, billing_region_sid,
+  operation_sid, usage_type, SUM(tokens), SUM(cost_nano_usd), SUM(records) FROM usage_hourly_v4
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+DROP TABLE usage_hourly_v4;
+CREATE VIEW usage_hourly_text AS SELECT
+  hour_ms,
+  (SELECT text FROM ledger_strings WHERE id = account_sid) AS account_id,
+  (SELECT text FROM ledger_strings WHERE id = profile_arn_sid) AS profile_arn,
+  (SELECT text FROM ledger_strings WHERE id = tag_set_sid) AS tag_set,
+  (SELECT text FROM ledger_strings WHERE id = model_sid) AS model_id,
+  (SELECT text FROM ledger_strings WHERE id = billing_region_sid) AS billing_region,
+  (SELECT text FROM ledger_strings WHERE id = operation_sid) AS operation,
+  usage_type, tokens, cost_nano_usd, records
+FROM usage_hourly;
+DELETE FROM schema_migrations WHERE component = 'ledger' AND version = 4;
+COMMIT;
+)sql")
+                  .ok());
+}
+
+// Records of two callers (and of an access key id, as records before version 4 name their caller) sharing
+// hours, profiles and tags: version 3 summed them into one rollup row per key.
+std::vector<UsageRecord> records_of_three_principals() {
+  std::vector<UsageRecord> out;
+  const std::string principals[] = {"arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/bob",
+                                    "AKIAIOSFODNN7EXAMPLE"};
+  for (int i = 0; i < 12; ++i) {
+    UsageRecord r = sample(new_request_id(), kHour22 + i * 900'000LL);
+    r.principal = principals[i % 3];
+    r.tokens = {10 + i, i % 4, i % 5 == 0 ? 3 : 0, 0};
+    r.costs = {(10 + i) * 250, (i % 4) * 1250, i % 5 == 0 ? 30 : 0, 0};
+    if (i % 6 == 5) r.tags = {};
+    out.push_back(r);
+  }
+  return out;
+}
+
+TEST(SqliteLedgerMigration, Version3RollupsAreSplitByThePrincipalsOfTheirRecords) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  const auto written = records_of_three_principals();
+  {
+    auto ledger = open_sqlite_ledger(options_for(path));
+    for (const auto& r : written) ASSERT_TRUE(append_and_wait(*ledger, r).ok());
+  }
+  downgrade_to_version3(path);
+  EXPECT_EQ(sql_column(path, "SELECT COUNT(DISTINCT hour_ms || '|' || tag_set_sid) FROM usage_hourly"),
+            std::vector<std::string>{"5"});
+  {
+    auto ledger = open_sqlite_ledger(options_for(path));
+    auto rollups = all_rollups(*ledger);
+    EXPECT_EQ(actual_rollups(rollups), expected_rollups(written));
+    std::set<std::string> principals;
+    for (const auto& r : rollups) principals.insert(r.principal);
+    EXPECT_EQ(principals.size(), 3u);
+    // New usage adds to the migrated row of its key.
+    UsageRecord more = written.front();
+    more.request_id = new_request_id();
+    ASSERT_TRUE(append_and_wait(*ledger, more).ok());
+    auto expected = written;
+    expected.push_back(more);
+    EXPECT_EQ(actual_rollups(all_rollups(*ledger)), expected_rollups(expected));
+  }
+  EXPECT_EQ(sql_column(path, "SELECT version FROM schema_migrations WHERE component = 'ledger' ORDER BY version"),
+            (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ(sql_column(path, "SELECT name FROM sqlite_schema WHERE name LIKE '%v3%'"), std::vector<std::string>{});
+  EXPECT_EQ(sql_column(path, "PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+  { auto fresh = open_sqlite_ledger(options_for(dir.file("fresh.db"))); }
+  const std::string schema =
+      "SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_schema"
+      " WHERE name != 'schema_migrations' AND name NOT LIKE 'sqlite_autoindex_schema_migrations%' ORDER BY name";
+  EXPECT_EQ(sql_column(path, schema), sql_column(dir.file("fresh.db"), schema));
+}
+
+TEST(SqliteLedgerMigration, AReaderMigratesAVersion3Database) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  const auto written = records_of_three_principals();
+  {
+    auto ledger = open_sqlite_ledger(options_for(path));
+    for (const auto& r : written) ASSERT_TRUE(append_and_wait(*ledger, r).ok());
+  }
+  downgrade_to_version3(path);
+  SqliteLedgerOptions options = options_for(path);
+  options.read_only = true;
+  auto reader = open_sqlite_ledger(options);
+  EXPECT_EQ(actual_rollups(all_rollups(*reader)), expected_rollups(written));
 }
 
 TEST(SqliteLedgerReadOnly, QueriesWithoutAWriterAndRefusesAppends) {
@@ -1226,7 +1357,7 @@ TEST(SqliteLedgerReadOnly, MigratesAVersion1DatabaseFirstAndNeedsAnExistingFile)
     EXPECT_EQ(actual_rollups(all_rollups(*reader)), expected_rollups(version1_records()));
   }
   EXPECT_EQ(sql_column(path, "SELECT MAX(version) FROM schema_migrations WHERE component = 'ledger'"),
-            std::vector<std::string>{"3"});
+            std::vector<std::string>{"4"});
   EXPECT_THROW(open_sqlite_ledger(SqliteLedgerOptions{dir.file("missing.db"), false, 1024, 2ms, true}), StartupError);
   EXPECT_FALSE(std::filesystem::exists(dir.file("missing.db")));
 }

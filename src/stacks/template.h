@@ -1,0 +1,124 @@
+// CloudFormation templates, as far as tollgate deploys them (doc/governance.md, "CloudFormation"): a
+// template written for AWS, in YAML or JSON, whose AWS::Bedrock::ApplicationInferenceProfile resources
+// tollgate creates, updates and deletes. Other resource types are listed as skipped, never dropped silently.
+//
+//  * Sections: AWSTemplateFormatVersion, Description, Metadata, Parameters, Mappings, Resources, Outputs.
+//    Conditions, Transform and Rules are refused (tollgate cannot evaluate them faithfully).
+//  * Parameters: Type String or Number; Default, AllowedValues, AllowedPattern (the whole value),
+//    MinLength, MaxLength, MinValue, MaxValue, ConstraintDescription, Description, NoEcho. Every violation
+//    is reported, each naming its parameter.
+//  * Intrinsics, short (!Ref) and long (Fn::GetAtt) forms: Ref, Fn::GetAtt, Fn::Sub, Fn::Join,
+//    Fn::Select, Fn::Split, Fn::FindInMap; pseudo parameters AWS::AccountId, AWS::Region, AWS::StackName,
+//    AWS::StackId, AWS::Partition, AWS::URLSuffix and AWS::NoValue. Ref of a profile is its id, as on AWS;
+//    Fn::GetAtt gives InferenceProfileArn, InferenceProfileId, InferenceProfileIdentifier, Status,
+//    CreatedAt, UpdatedAt, Type and Models (a list of model ARNs).
+//  * Every error says file:line:column and what is wrong; YAML syntax errors (a broken indentation, say)
+//    are reported at their line by the parser.
+//
+// Thread-safety: a Template is immutable once parsed.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/result.h"
+#include "core/tag.h"
+
+namespace tollgate::stacks {
+
+inline constexpr char kProfileType[] = "AWS::Bedrock::ApplicationInferenceProfile";
+
+struct Location {
+  std::string file;
+  int line = 0, column = 0;  // 1-based
+  std::string str() const;   // "file:line:column"
+};
+
+struct TemplateResource {
+  std::string logical_id;
+  std::string type;
+  Location where;
+  std::vector<std::string> depends_on;  // DependsOn and every resource its properties refer to
+  bool retain = false;                  // DeletionPolicy: Retain
+};
+
+struct TemplateOutput {
+  std::string name;
+  Location where;
+};
+
+// What the template is deployed with.
+struct StackInputs {
+  std::string stack_name;
+  std::string stack_id;  // AWS::StackId
+  std::string account_id;
+  std::string region;
+  std::map<std::string, std::string> parameters;  // as given (--param); defaults fill the rest
+};
+
+// An attribute of a deployed resource (InferenceProfileArn, ...): its value, or nullopt while the resource
+// is yet to be created (a dry run shows "(known after apply)").
+using AttributeValue = std::variant<std::string, std::vector<std::string>>;
+using AttributeLookup =
+    std::function<std::optional<AttributeValue>(const std::string& logical_id, const std::string& attribute)>;
+
+// A profile as a template declares it, with its intrinsics resolved.
+struct ProfileSpec {
+  std::string logical_id;
+  std::string name;
+  std::optional<std::string> description;
+  std::string copy_from;
+  std::vector<Tag> tags;
+  std::map<std::string, Location> tag_locations;  // by key
+  Location where, tags_where;                     // the resource; its Tags (or the resource when absent)
+  bool unknown = false;  // some value is known only after apply (it refers to a resource yet to be created)
+};
+
+struct OutputValue {
+  std::string name;
+  std::string value;
+  std::string description;
+  std::string export_name;  // empty when not exported
+  bool unknown = false;
+};
+
+class Template {
+ public:
+  // Parses and checks the structure. ValidationException whose message lists each problem as
+  // "file:line:column: what is wrong".
+  static Result<Template> parse(const std::string& text, const std::string& file_name);
+  ~Template();
+  Template(Template&&) noexcept;
+  Template& operator=(Template&&) noexcept;
+
+  const std::vector<TemplateResource>& resources() const { return resources_; }
+  const std::vector<TemplateOutput>& outputs() const { return outputs_; }
+  // The managed resources in an order where each comes after those it refers to.
+  const std::vector<std::string>& deploy_order() const { return deploy_order_; }
+
+  // The parameter values: given ones checked, defaults filled in. ValidationException naming every
+  // parameter that is missing, unknown or breaks a constraint.
+  Result<std::map<std::string, std::string>> resolve_parameters(const std::map<std::string, std::string>& given) const;
+
+  // The profile `logical_id` declares, given the resolved parameters (inputs.parameters) and the
+  // attributes of the other resources.
+  Result<ProfileSpec> profile(const std::string& logical_id, const StackInputs& inputs,
+                              const AttributeLookup& lookup) const;
+  Result<OutputValue> output(const std::string& name, const StackInputs& inputs, const AttributeLookup& lookup) const;
+
+  struct Impl;  // the parsed YAML, opaque outside template.cpp
+
+ private:
+  Template();
+  std::unique_ptr<Impl> impl_;
+  std::vector<TemplateResource> resources_;
+  std::vector<TemplateOutput> outputs_;
+  std::vector<std::string> deploy_order_;
+};
+
+}  // namespace tollgate::stacks
