@@ -10,6 +10,7 @@
 #include "app/credits_command.h"
 #include "app/generate_command.h"
 #include "app/serve.h"
+#include "app/stack_commands.h"
 #include "app/usage_command.h"
 #include "core/error.h"
 
@@ -185,6 +186,51 @@ int main(int argc, char** argv) {
   credits_grant->add_option("--description", credit_options.grant.description, "Shown on the Credit line items");
   credits_list->add_option("--format", credit_options.format, "table (default) or json");
   credits_revoke->add_option("--id", credit_options.grant.id, "The credit's id")->required();
+
+  tollgate::app::ApplyOptions apply_options;
+  auto* apply = app.add_subcommand("apply",
+                                   "Deploy the application inference profiles of a CloudFormation template as a "
+                                   "stack, through a running gateway.");
+  apply->footer(
+      "Creates, updates in place (tags, description), replaces (a new name or model source) and deletes (resources\n"
+      "removed from the template) the template's AWS::Bedrock::ApplicationInferenceProfile resources; re-applying\n"
+      "an unchanged template changes nothing. Other resource types are listed as skipped. Prints the change set,\n"
+      "then the Outputs with their Export names. Template or parameter problems are reported as file:line:column\n"
+      "and nothing is changed. Signs with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (default test / test) or\n"
+      "AWS_BEARER_TOKEN_BEDROCK. See doc/governance.md, \"CloudFormation\". Example:\n"
+      "  tollgate apply profiles.yaml --param Environment=prod --param Team=search --dry-run");
+  apply->add_option("template", apply_options.template_file, "The template, YAML or JSON")
+      ->required()
+      ->check(CLI::ExistingFile);
+  apply->add_option("--param", apply_options.parameters, "A parameter value, KEY=VALUE (repeatable)");
+  apply->add_option("--stack", apply_options.stack_name,
+                    "Stack name; default: the template's file name without extension");
+  apply->add_flag("--dry-run", apply_options.dry_run, "Print the change set and change nothing");
+  apply->add_option("--format", apply_options.format, "table (default) or json (the gateway's answer)");
+
+  tollgate::app::ValidateOptions validate_options;
+  auto* validate = app.add_subcommand("validate",
+                                      "Check CloudFormation templates (and, with --live, a gateway's profiles) "
+                                      "against a tag policy, for CI.");
+  validate->footer(
+      "Prints each violation with file:line:column (or the profile's ARN for --live), the tag, the rule and an\n"
+      "allowed example; exits 1 if there is any, 0 if everything conforms, 2 on bad options. Parameters without a\n"
+      "value (--param or Default) leave the values that use them unchecked. See doc/governance.md. Example:\n"
+      "  tollgate validate --policy tag-policy.json templates/*.yaml --live --endpoint-url http://gateway:8420");
+  validate->add_option("--policy", validate_options.policy_file, "The tag policy, JSON or YAML")
+      ->required()
+      ->check(CLI::ExistingFile);
+  validate->add_option("templates", validate_options.templates, "CloudFormation templates to check")
+      ->check(CLI::ExistingFile);
+  validate->add_option("--param", validate_options.parameters,
+                       "A parameter value, KEY=VALUE, for each template that declares KEY (repeatable)");
+  validate->add_flag("--live", validate_options.live, "Also check every application profile of the gateway");
+  for (auto* command : {apply, validate}) {
+    auto& gateway = command == apply ? apply_options.gateway : validate_options.gateway;
+    command->add_option("--endpoint-url", gateway.endpoint_url, "The gateway; default http://127.0.0.1:8420");
+    command->add_option("--region", gateway.region,
+                        "Region; default AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1");
+  }
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -197,6 +243,8 @@ int main(int argc, char** argv) {
       set_log_level(config.log_level);
       return tollgate::app::serve(config);
     }
+    if (apply->parsed()) return tollgate::app::apply_stack(apply_options, std::cout, std::cerr);
+    if (validate->parsed()) return tollgate::app::validate_templates(validate_options, std::cout, std::cerr);
     if (bypass->parsed()) {
       if (!bypass_since.empty()) bypass_options.since = bypass_since;
       tollgate::SystemClock clock;

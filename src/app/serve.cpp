@@ -10,6 +10,7 @@
 #include "api/ce/cost_explorer.h"
 #include "api/gateway.h"
 #include "api/runtime/runtime_api.h"
+#include "api/stacks/stacks_api.h"
 #include "app/budget_notifier.h"
 #include "app/providers.h"
 #include "app/scheduled_exports.h"
@@ -22,6 +23,8 @@
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "meter/price_book.h"
 #include "profiles/profile_service.h"
+#include "stacks/stack_service.h"
+#include "stacks/stack_store.h"
 #include "store/caching_profile_store.h"
 #include "store/sqlite/sqlite_profile_store.h"
 
@@ -109,8 +112,12 @@ int serve(const Config& config) {
     throw StartupError("cannot count the spend of the blocking budgets: " + installed.error().message());
   }
 
+  auto stack_store = stacks::StackStore::open((data_dir / "stacks.db").string());
+  stacks::StackService stack_service(profile_service, *stack_store, clock);
+
   api::Gateway gateway(authenticator);
   api::bedrock::register_control_plane(gateway, profile_service, catalog, config.control_plane_body_bytes);
+  api::stacks::register_stacks_api(gateway, stack_service, config.control_plane_body_bytes);
   cost_explorer.register_operations(gateway);
   budgets_api.register_operations(gateway);
   api::runtime::register_runtime(

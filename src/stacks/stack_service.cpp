@@ -60,6 +60,21 @@ Status check_stack_name(const std::string& name) {
   return {};
 }
 
+// Whether two states of a stack store the same resources and exports (timestamps aside).
+bool same_state(const StackRecord& a, const StackRecord& b) {
+  auto resources = [](const StackRecord& r) {
+    std::map<std::string, std::pair<std::string, bool>> out;
+    for (const auto& [id, state] : r.resources) out[id] = {state.profile_arn, state.retain};
+    return out;
+  };
+  auto exports = [](const StackRecord& r) {
+    std::map<std::string, std::string> out;
+    for (const auto& e : r.exports) out[e.name] = e.value;
+    return out;
+  };
+  return resources(a) == resources(b) && exports(a) == exports(b);
+}
+
 profiles::CreateRequest create_request_of(const ProfileSpec& spec) {
   profiles::CreateRequest request;
   request.name = spec.name;
@@ -89,6 +104,20 @@ struct StackService::Run {
       auto it = live.find(id);
       if (it == live.end()) return std::nullopt;
       return attribute_of(it->second, attribute);
+    };
+  }
+
+  // For the plan's checks: stand-ins of the right shape (an application profile ARN, an id) for the
+  // attributes of a profile yet to be created, so a profile referring to it is checked before anything is.
+  AttributeLookup stand_in_lookup() const {
+    return [this](const std::string& id, const std::string& attribute) -> std::optional<AttributeValue> {
+      if (auto known = lookup()(id, attribute)) return known;
+      LiveProfile stand_in;
+      stand_in.view.name = id;
+      stand_in.view.id = "000000000000";
+      stand_in.view.arn = "arn:aws:bedrock:" + caller.region + ":" + caller.account_id +
+                          ":application-inference-profile/" + stand_in.view.id;
+      return attribute_of(stand_in, attribute);
     };
   }
 
@@ -132,6 +161,9 @@ struct StackService::Run {
       change.details.push_back("Description: " + quoted(description) + " → " + quoted(spec.description));
     }
     for (auto& d : tag_differences(current.tags, spec.tags)) change.details.push_back(std::move(d));
+    change.removes_tags = std::any_of(current.tags.begin(), current.tags.end(), [&](const Tag& t) {
+      return std::none_of(spec.tags.begin(), spec.tags.end(), [&](const Tag& w) { return w.key == t.key; });
+    });
     change.action = change.details.empty() ? "NoChange" : "Update";
     return change;
   }
@@ -168,9 +200,12 @@ struct StackService::Run {
         }
         if (change.action == "Replace") names_going_away.insert(live.at(id).view.name);
       }
-      if (change.action != "NoChange" && !spec->unknown) {
-        if (auto checked = service.profiles_.check_create(caller, create_request_of(*spec)); !checked.ok()) {
-          problem(*spec, checked.error().message());
+      if (change.action != "NoChange") {
+        const Result<ProfileSpec> checked_spec = spec->unknown ? tmpl.profile(id, inputs, stand_in_lookup()) : spec;
+        if (checked_spec.ok() && !checked_spec->unknown) {
+          if (auto checked = service.profiles_.check_create(caller, create_request_of(*checked_spec)); !checked.ok()) {
+            problem(*spec, checked.error().message());
+          }
         }
       }
       changes.push_back(std::move(change));
@@ -191,12 +226,33 @@ struct StackService::Run {
                          {resource.where.str() + ": " + resource.type + " is not managed by tollgate; not deployed"}});
     }
     TOLLGATE_TRY(check_exports());
+    TOLLGATE_TRY(authorize(changes));
     if (!problems.empty()) {
       std::string message = "Nothing was changed; the stack has " + std::to_string(problems.size()) + " problem(s):";
       for (const auto& p : problems) message += "\n  " + p;
       return Error(ErrorCode::Validation, std::move(message));
     }
     return changes;
+  }
+
+  // The actions each change performs, as the Bedrock API would authorize them one by one.
+  Status authorize(const std::vector<ResourceChange>& changes) const {
+    if (!request.authorize) return {};
+    const std::string new_profile =
+        "arn:aws:bedrock:" + caller.region + ":" + caller.account_id + ":application-inference-profile/*";
+    for (const auto& c : changes) {
+      std::vector<std::pair<std::string, std::string>> needed;
+      if (c.action == "Create" || c.action == "Replace")
+        needed.emplace_back("bedrock:CreateInferenceProfile", new_profile);
+      if (c.action == "Replace" || c.action == "Delete")
+        needed.emplace_back("bedrock:DeleteInferenceProfile", c.physical_id);
+      if (c.action == "Update") {
+        needed.emplace_back("bedrock:TagResource", c.physical_id);
+        if (c.removes_tags) needed.emplace_back("bedrock:UntagResource", c.physical_id);
+      }
+      for (const auto& [action, resource] : needed) TOLLGATE_TRY(request.authorize(action, resource));
+    }
+    return {};
   }
 
   Result<std::set<std::string>> application_profile_names() const {
@@ -325,6 +381,7 @@ Result<ApplyResult> StackService::apply(const profiles::Caller& caller, const Ap
   auto stored = store_.find(caller.account_id, caller.region, request.stack_name);
   TOLLGATE_TRY(stored);
   Run run{*this, caller, request, std::move(tmpl).value(), {}, {}, {}, {}, {}};
+  const bool new_stack = !*stored;
   if (*stored) {
     run.record = std::move(**stored);
   } else {
@@ -341,6 +398,7 @@ Result<ApplyResult> StackService::apply(const profiles::Caller& caller, const Ap
   }
   run.inputs = {request.stack_name, run.record.stack_id, caller.account_id, caller.region,
                 std::move(parameters).value()};
+  const StackRecord before = run.record;
   TOLLGATE_TRY(run.load_live());
   auto changes = run.plan();
   TOLLGATE_TRY(changes);
@@ -355,7 +413,8 @@ Result<ApplyResult> StackService::apply(const profiles::Caller& caller, const Ap
     TOLLGATE_TRY(run.execute(result.changes));
   }
   run.evaluate_outputs(result);
-  if (!request.dry_run) TOLLGATE_TRY(run.save());
+  // Saved when its state changed (or it is new): a re-apply that changes nothing writes nothing.
+  if (!request.dry_run && (new_stack || !same_state(before, run.record))) TOLLGATE_TRY(run.save());
   return result;
 }
 

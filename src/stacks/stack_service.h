@@ -5,7 +5,7 @@
 //     description, in place), Replace (a new name or source), NoChange; Delete (or Retain) for resources no
 //     longer in the template; Skip for resource types tollgate does not manage;
 //  3. checks every create and update as the Bedrock API would (names, patterns, tag policy, sources, name
-//     conflicts, export names) before changing anything;
+//     conflicts, export names) and that the caller may make each change, before changing anything;
 //  4. unless it is a dry run, carries the plan out in dependency order, saving the stack's state after each
 //     step, so a re-apply after a failure picks up where it stopped; then evaluates the Outputs.
 // A dry run is steps 1–3 and answers the change set.
@@ -13,6 +13,7 @@
 // Thread-safety: applies are serialised (one at a time per process).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -32,6 +33,11 @@ struct ApplyRequest {
   std::string template_file;  // for messages: file:line:column
   std::map<std::string, std::string> parameters;
   bool dry_run = false;
+  // Whether the caller may perform `action` (bedrock:CreateInferenceProfile, bedrock:TagResource,
+  // bedrock:UntagResource, bedrock:DeleteInferenceProfile) on `resource` (a profile ARN, or the account's
+  // application-inference-profile/* for a create): asked for every change before any is made, dry runs
+  // included. Empty: everything is allowed.
+  std::function<Status(const std::string& action, const std::string& resource)> authorize;
 };
 
 struct ResourceChange {
@@ -40,6 +46,7 @@ struct ResourceChange {
   std::string type;
   std::string physical_id;           // the profile's ARN (the old one for Replace and Delete), when known
   std::vector<std::string> details;  // what changes, e.g. "tag environment: dev → prod"
+  bool removes_tags = false;         // an Update that removes a tag (so needs bedrock:UntagResource)
 };
 
 struct ApplyResult {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <regex>
 #include <set>
+#include <utility>
 
 namespace tollgate::stacks {
 namespace {
@@ -43,7 +44,10 @@ std::string listed(const char* const (&list)[N]) {
   return out;
 }
 
-std::string scalar_of(const YAML::Node& node) { return node.IsScalar() ? node.Scalar() : std::string(); }
+// A missing key of a const node is an invalid node, whose Type(), Scalar() and Tag() throw: check IsDefined() first.
+std::string scalar_of(const YAML::Node& node) {
+  return node.IsDefined() && node.IsScalar() ? node.Scalar() : std::string();
+}
 
 // The intrinsic function a node calls ("Ref", "Fn::Sub", ...) and its argument, or nothing.
 struct Call {
@@ -52,6 +56,7 @@ struct Call {
 };
 
 std::optional<Call> intrinsic_of(const YAML::Node& node) {
+  if (!node.IsDefined()) return std::nullopt;
   const std::string& tag = node.Tag();
   if (tag.size() > 1 && tag[0] == '!') {
     std::string name = tag.substr(1);
@@ -120,6 +125,7 @@ struct Template::Impl {
   void read_parameters(const YAML::Node& node);
   void read_resources(const YAML::Node& node);
   void read_outputs(const YAML::Node& node);
+  void read_mappings(const YAML::Node& node);
   // Every resource a value refers to, checking each reference names something that exists.
   void collect_references(const YAML::Node& node, std::set<std::string>& refs);
   void check_reference(const YAML::Node& at, const std::string& name, std::optional<std::string> attribute,
@@ -276,6 +282,36 @@ void Template::Impl::read_outputs(const YAML::Node& node) {
   }
 }
 
+void Template::Impl::read_mappings(const YAML::Node& node) {
+  auto is_value = [](const YAML::Node& n) {
+    if (intrinsic_of(n)) return false;
+    if (n.IsScalar()) return true;
+    return n.IsSequence() && std::all_of(n.begin(), n.end(),
+                                         [](const YAML::Node& item) { return item.IsScalar() && !intrinsic_of(item); });
+  };
+  const std::string shape = "Mappings is MapName: {TopLevelKey: {SecondLevelKey: a string or list of strings}}";
+  if (!node.IsMap()) return problem(node, shape);
+  for (const auto& map : node) {
+    if (!map.second.IsMap()) {
+      problem(map.second, shape);
+      continue;
+    }
+    for (const auto& top : map.second) {
+      if (!top.second.IsMap()) {
+        problem(top.second, shape);
+        continue;
+      }
+      for (const auto& second : top.second) {
+        if (!is_value(second.second)) {
+          problem(second.second, "a Mappings value must be a string or a list of strings, with no functions (" +
+                                     map.first.Scalar() + " / " + top.first.Scalar() + " / " + second.first.Scalar() +
+                                     ")");
+        }
+      }
+    }
+  }
+}
+
 void Template::Impl::check_reference(const YAML::Node& at, const std::string& name,
                                      std::optional<std::string> attribute, std::set<std::string>& refs) {
   auto type = types.find(name);
@@ -367,6 +403,8 @@ class Evaluator {
       : t_(t), inputs_(inputs), lookup_(lookup) {}
 
   bool unknown() const { return unknown_; }
+  // Whether a value evaluated since the last call was unknown.
+  bool take_unknown() { return std::exchange(unknown_since_taken_, false); }
 
   Result<Value> eval(const YAML::Node& node) {
     if (auto call = intrinsic_of(node)) return call_function(*call);
@@ -477,10 +515,15 @@ class Evaluator {
       TOLLGATE_TRY(key);
       keys[i] = std::move(key).value();
     }
-    YAML::Node found = t_.mappings ? t_.mappings[keys[0]] : YAML::Node();
-    if (found) found = found[keys[1]];
-    if (found) found = found[keys[2]];
-    if (!found) return fail(arg, "Mappings has no " + keys[0] + " / " + keys[1] + " / " + keys[2]);
+    // Each level in a variable of its own: assigning one YAML::Node to another rebinds the node in the
+    // tree, which would rewrite the Mappings section.
+    auto child = [](const YAML::Node& parent, const std::string& key) {
+      return parent.IsDefined() && parent.IsMap() ? parent[key] : YAML::Node(YAML::NodeType::Undefined);
+    };
+    const YAML::Node map = child(t_.mappings, keys[0]);
+    const YAML::Node top = child(map, keys[1]);
+    const YAML::Node found = child(top, keys[2]);
+    if (!found.IsDefined()) return fail(arg, "Mappings has no " + keys[0] + " / " + keys[1] + " / " + keys[2]);
     return eval(found);
   }
 
@@ -494,6 +537,10 @@ class Evaluator {
     if (name == "AWS::URLSuffix") return Value{std::string("amazonaws.com")};
     auto parameter = inputs_.parameters.find(name);
     if (parameter != inputs_.parameters.end()) return Value{parameter->second};
+    if (t_.is_parameter(name)) {
+      unknown_ = unknown_since_taken_ = true;
+      return Value{"(parameter " + name + ")"};
+    }
     return attribute_of(at, name, "Ref");
   }
 
@@ -506,7 +553,7 @@ class Evaluator {
     }
     auto value = lookup_(resource, attribute == "Ref" ? "InferenceProfileId" : attribute);
     if (value) return Value{*value};
-    unknown_ = true;
+    unknown_ = unknown_since_taken_ = true;
     const std::string placeholder = "(known after apply: " + resource + "." + attribute + ")";
     if (attribute == "Models") return Value{std::vector<std::string>{placeholder}};
     return Value{placeholder};
@@ -547,7 +594,7 @@ class Evaluator {
   const Template::Impl& t_;
   const StackInputs& inputs_;
   const AttributeLookup& lookup_;
-  bool unknown_ = false;
+  bool unknown_ = false, unknown_since_taken_ = false;
 };
 
 }  // namespace
@@ -559,15 +606,43 @@ Template::~Template() = default;
 Template::Template(Template&&) noexcept = default;
 Template& Template::operator=(Template&&) noexcept = default;
 
+namespace {
+
+// Checks and evaluation index into YAML nodes; a node of an unexpected kind must end as a located error,
+// never as an exception.
+template <typename F>
+auto guarded(const std::string& file, F evaluate) -> decltype(evaluate()) {
+  try {
+    return evaluate();
+  } catch (const YAML::Exception& e) {
+    const std::string where = e.mark.is_null() ? file : Location{file, e.mark.line + 1, e.mark.column + 1}.str();
+    return Error(ErrorCode::Validation, where + ": cannot read the template: " + e.msg);
+  }
+}
+
+}  // namespace
+
 Result<Template> Template::parse(const std::string& text, const std::string& file_name) {
+  return guarded(file_name, [&] { return parse_unguarded(text, file_name); });
+}
+
+Result<Template> Template::parse_unguarded(const std::string& text, const std::string& file_name) {
   Template t;
   Impl& impl = *t.impl_;
   impl.file = file_name;
   try {
     impl.root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return Error(ErrorCode::Validation,
-                 Location{file_name, e.mark.line + 1, e.mark.column + 1}.str() + ": not valid YAML or JSON: " + e.msg);
+    // yaml-cpp names what it expected; a mapping or list cut short is nearly always a line indented
+    // differently from its siblings.
+    const bool structure = e.msg.find("end of map") != std::string::npos ||
+                           e.msg.find("end of sequence") != std::string::npos ||
+                           e.msg.find("illegal map value") != std::string::npos;
+    return Error(ErrorCode::Validation, Location{file_name, e.mark.line + 1, e.mark.column + 1}.str() +
+                                            ": not valid YAML or JSON: " + e.msg +
+                                            (structure ? " (check the indentation of this line against the lines "
+                                                         "above it)"
+                                                       : ""));
   }
   if (!impl.root.IsMap()) {
     return Error(ErrorCode::Validation,
@@ -589,6 +664,7 @@ Result<Template> Template::parse(const std::string& text, const std::string& fil
     impl.read_resources(impl.root["Resources"]);
   }
   impl.mappings = impl.root["Mappings"];
+  if (impl.mappings) impl.read_mappings(impl.mappings);
   if (impl.root["Outputs"]) impl.read_outputs(impl.root["Outputs"]);
 
   std::map<std::string, std::set<std::string>> refers_to;
@@ -656,6 +732,18 @@ Result<Template> Template::parse(const std::string& text, const std::string& fil
   return t;
 }
 
+std::map<std::string, std::string> Template::known_parameters(const std::map<std::string, std::string>& given) const {
+  std::map<std::string, std::string> values;
+  for (const auto& [name, definition] : impl_->parameters) {
+    if (auto value = given.find(name); value != given.end()) {
+      values[name] = value->second;
+    } else if (definition["Default"] && definition["Default"].IsScalar()) {
+      values[name] = definition["Default"].Scalar();
+    }
+  }
+  return values;
+}
+
 Result<std::map<std::string, std::string>> Template::resolve_parameters(
     const std::map<std::string, std::string>& given) const {
   std::vector<std::string> problems;
@@ -664,7 +752,10 @@ Result<std::map<std::string, std::string>> Template::resolve_parameters(
     if (!impl_->is_parameter(name))
       problems.push_back("--param " + name + ": the template has no parameter '" + name + "'");
   }
-  for (const auto& [name, definition] : impl_->parameters) {
+  for (const auto& parameter : impl_->parameters) {
+    // Named references, not a structured binding: the lambdas below capture them (Clang < 16 cannot).
+    const std::string& name = parameter.first;
+    const YAML::Node& definition = parameter.second;
     auto given_value = given.find(name);
     std::string value;
     if (given_value != given.end()) {
@@ -681,7 +772,13 @@ Result<std::map<std::string, std::string>> Template::resolve_parameters(
       problems.push_back(name + ": " + (secret ? "the value" : "'" + value + "'") + " " + what +
                          (constraint.empty() ? "" : " (" + constraint + ")"));
     };
-    auto number = [&](const char* field) { return std::stod(scalar_of(definition[field])); };
+    // Checked to be a number by parse(); std::stod would throw on one it deems out of range (1e-320).
+    auto number = [&](const char* field) {
+      const std::string text = scalar_of(definition[field]);
+      double parsed = 0;
+      std::from_chars(text.data(), text.data() + text.size(), parsed);
+      return parsed;
+    };
     if (scalar_of(definition["Type"]) == "Number") {
       double parsed;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
@@ -724,6 +821,16 @@ Result<std::map<std::string, std::string>> Template::resolve_parameters(
 
 Result<ProfileSpec> Template::profile(const std::string& logical_id, const StackInputs& inputs,
                                       const AttributeLookup& lookup) const {
+  return guarded(impl_->file, [&] { return evaluate_profile(logical_id, inputs, lookup); });
+}
+
+Result<OutputValue> Template::output(const std::string& name, const StackInputs& inputs,
+                                     const AttributeLookup& lookup) const {
+  return guarded(impl_->file, [&] { return evaluate_output(name, inputs, lookup); });
+}
+
+Result<ProfileSpec> Template::evaluate_profile(const std::string& logical_id, const StackInputs& inputs,
+                                               const AttributeLookup& lookup) const {
   const YAML::Node resource = impl_->resources.at(logical_id);
   const YAML::Node properties = resource["Properties"];
   Evaluator eval(*impl_, inputs, lookup);
@@ -747,7 +854,10 @@ Result<ProfileSpec> Template::profile(const std::string& logical_id, const Stack
   TOLLGATE_TRY(copy_from);
   spec.copy_from = std::move(copy_from).value();
   const YAML::Node tags = properties["Tags"];
-  spec.tags_where = tags ? impl_->where(tags) : spec.where;
+  spec.tags_where = spec.where;
+  for (const auto& property : properties) {
+    if (property.first.Scalar() == "Tags") spec.tags_where = impl_->where(property.first);  // the "Tags:" line
+  }
   if (tags) {
     if (intrinsic_of(tags)) return eval.fail(tags, "Tags must be written out as a list of {Key, Value}");
     for (const auto& tag : tags) {
@@ -759,8 +869,10 @@ Result<ProfileSpec> Template::profile(const std::string& logical_id, const Stack
       }
       auto key = eval.string_of(tag["Key"], "a tag's Key");
       TOLLGATE_TRY(key);
+      eval.take_unknown();
       auto value = eval.string_of(tag["Value"], "the Value of tag '" + *key + "'");
       TOLLGATE_TRY(value);
+      if (eval.take_unknown()) spec.unknown_tag_values.insert(*key);
       if (spec.tag_locations.count(*key)) return eval.fail(tag, "tag '" + *key + "' appears twice");
       spec.tag_locations[*key] = impl_->where(tag);
       spec.tags.push_back({std::move(key).value(), std::move(value).value()});
@@ -770,8 +882,8 @@ Result<ProfileSpec> Template::profile(const std::string& logical_id, const Stack
   return spec;
 }
 
-Result<OutputValue> Template::output(const std::string& name, const StackInputs& inputs,
-                                     const AttributeLookup& lookup) const {
+Result<OutputValue> Template::evaluate_output(const std::string& name, const StackInputs& inputs,
+                                              const AttributeLookup& lookup) const {
   const YAML::Node node = impl_->outputs.at(name);
   Evaluator eval(*impl_, inputs, lookup);
   OutputValue out;

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -75,8 +76,11 @@ struct ProfileSpec {
   std::string copy_from;
   std::vector<Tag> tags;
   std::map<std::string, Location> tag_locations;  // by key
-  Location where, tags_where;                     // the resource; its Tags (or the resource when absent)
-  bool unknown = false;  // some value is known only after apply (it refers to a resource yet to be created)
+  std::set<std::string> unknown_tag_values;       // keys whose value is not known yet (see `unknown`)
+  Location where, tags_where;                     // the resource; its Tags key (or the resource when absent)
+  // Some value is not known: it refers to a resource yet to be created, or to a parameter given no value
+  // (`tollgate validate` checks templates without all their parameters).
+  bool unknown = false;
 };
 
 struct OutputValue {
@@ -105,8 +109,13 @@ class Template {
   // parameter that is missing, unknown or breaks a constraint.
   Result<std::map<std::string, std::string>> resolve_parameters(const std::map<std::string, std::string>& given) const;
 
+  // For checks without every value (`tollgate validate`): the given values of the template's parameters
+  // and the defaults of the rest, unchecked; a parameter with neither is left out, so what uses it is
+  // unknown. Given names the template does not declare are ignored.
+  std::map<std::string, std::string> known_parameters(const std::map<std::string, std::string>& given) const;
+
   // The profile `logical_id` declares, given the resolved parameters (inputs.parameters) and the
-  // attributes of the other resources.
+  // attributes of the other resources. A parameter missing from inputs.parameters is an unknown value.
   Result<ProfileSpec> profile(const std::string& logical_id, const StackInputs& inputs,
                               const AttributeLookup& lookup) const;
   Result<OutputValue> output(const std::string& name, const StackInputs& inputs, const AttributeLookup& lookup) const;
@@ -115,6 +124,11 @@ class Template {
 
  private:
   Template();
+  static Result<Template> parse_unguarded(const std::string& text, const std::string& file_name);
+  Result<ProfileSpec> evaluate_profile(const std::string& logical_id, const StackInputs& inputs,
+                                       const AttributeLookup& lookup) const;
+  Result<OutputValue> evaluate_output(const std::string& name, const StackInputs& inputs,
+                                      const AttributeLookup& lookup) const;
   std::unique_ptr<Impl> impl_;
   std::vector<TemplateResource> resources_;
   std::vector<TemplateOutput> outputs_;

@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 
 #include "api/json_body.h"
+#include "govern/authorization.h"
 
 namespace tollgate::api::stacks {
 namespace {
@@ -74,6 +75,10 @@ void register_stacks_api(Gateway& gateway, tollgate::stacks::StackService& servi
   auto apply = [&service](const Call& call) -> Result<http::Response> {
     auto request = apply_request_of(call);
     TOLLGATE_TRY(request);
+    const auth::Principal& principal = call.auth.principal;
+    request->authorize = [&principal](const std::string& action, const std::string& resource) {
+      return govern::authorize(principal.arn(), principal.policy.get(), {action, resource});
+    };
     auto result = service.apply({call.auth.principal.account_id, call.auth.region}, *request);
     TOLLGATE_TRY(result);
     return Gateway::json_response(200, json::serialize(result_json(*result)));
