@@ -58,32 +58,36 @@ class ScriptedProvider final : public provider::Provider {
 
 class RuntimeTest : public ::testing::Test {
  protected:
-  RuntimeTest()
+  explicit RuntimeTest(std::vector<auth::ApiKeyCredential> api_keys = {{"key-1", "sekrit", "123456789012", "ci"}},
+                       bool require_application_profiles = false)
       : catalog_(catalog::Catalog::embedded()),
         prices_(meter::PriceBook::embedded()),
         store_(store::sqlite::open_profile_store(":memory:")),
         clock_(std::chrono::system_clock::now()),
-        authenticator_({}, {{"key-1", "sekrit", "123456789012", "ci"}}, clock_, "us-east-1"),
+        authenticator_({}, std::move(api_keys), clock_, "us-east-1"),
         service_(catalog_, *store_, clock_),
         ledger_(ledger::sqlite::SqliteLedgerOptions{":memory:"}),
         provider_(std::make_shared<ScriptedProvider>()),
         gateway_(authenticator_) {
     registry_.set_fallback(provider_);
     bedrock::register_control_plane(gateway_, service_, catalog_, 1 << 20);
-    runtime::register_runtime(gateway_, {service_, registry_, prices_, ledger_, clock_, 1 << 20});
+    runtime::RuntimeDependencies deps{service_, registry_, prices_, ledger_, clock_, 1 << 20};
+    deps.require_application_profiles = require_application_profiles;
+    runtime::register_runtime(gateway_, deps);
     auto created = service_.create({"123456789012", "us-east-1"},
                                    {"support-bot", std::nullopt, std::nullopt, kHaikuArn, {{"team", "growth"}}});
     profile_arn_ = created->arn;
   }
 
-  http::Response post(const std::string& model_id, const std::string& op, std::string body = "{}") {
+  http::Response post(const std::string& model_id, const std::string& op, std::string body = "{}",
+                      const std::string& token = "sekrit") {
     std::string encoded;
     for (char c : model_id) encoded += c == ':' ? "%3A" : c == '/' ? "%2F" : std::string(1, c);
     http::Request req;
     req.method = "POST";
     req.path = "/model/" + encoded + "/" + op;
     req.body = std::move(body);
-    req.headers = {{"Authorization", "Bearer sekrit"}, {"Content-Type", "application/json"}};
+    req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
     return http::serve_in_memory(gateway_, req);
   }
 
@@ -246,69 +250,30 @@ TEST(WorstCase, InputIsPricedAtTheDearestInputPrice) {
 }
 
 // Access policies and governance.require_application_profiles on the runtime.
-class RuntimePolicyTest : public ::testing::Test {
+class RuntimePolicyTest : public RuntimeTest {
  protected:
   static auth::PolicyPtr policy(std::string_view json) {
     return std::make_shared<const govern::AccessPolicy>(std::move(govern::AccessPolicy::parse(json)).value());
   }
 
   RuntimePolicyTest()
-      : catalog_(catalog::Catalog::embedded()),
-        prices_(meter::PriceBook::embedded()),
-        store_(store::sqlite::open_profile_store(":memory:")),
-        clock_(std::chrono::system_clock::now()),
-        authenticator_({},
-                       {{"open", "open-token", "123456789012", "open"},
-                        {"no-chat", "no-chat-token", "123456789012", "no-chat",
-                         policy(R"({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
-                             {"Effect": "Deny", "Action": "bedrock:InvokeModel",
-                              "Resource": "arn:aws:bedrock:*:*:application-inference-profile/*"}]})")},
-                        {"models", "models-token", "123456789012", "models",
-                         policy(R"({"Statement": [{"Effect": "Allow", "Action": "bedrock:InvokeModel*",
-                             "Resource": "arn:aws:bedrock:*::foundation-model/anthropic.*"}]})")}},
-                       clock_, "us-east-1"),
-        service_(catalog_, *store_, clock_),
-        ledger_(ledger::sqlite::SqliteLedgerOptions{":memory:"}),
-        provider_(std::make_shared<ScriptedProvider>()),
-        gateway_(authenticator_) {
-    registry_.set_fallback(provider_);
-    runtime::RuntimeDependencies deps{service_, registry_, prices_, ledger_, clock_, 1 << 20};
-    deps.require_application_profiles = true;
-    runtime::register_runtime(gateway_, deps);
-    profile_arn_ = service_
-                       .create({"123456789012", "us-east-1"},
-                               {"support-bot", std::nullopt, std::nullopt, kHaikuArn, {{"team", "growth"}}})
-                       ->arn;
-  }
+      : RuntimeTest({{"open", "open-token", "123456789012", "open"},
+                     {"no-chat", "no-chat-token", "123456789012", "no-chat",
+                      policy(R"({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
+                          {"Effect": "Deny", "Action": "bedrock:InvokeModel",
+                           "Resource": "arn:aws:bedrock:*:*:application-inference-profile/*"}]})")},
+                     {"models", "models-token", "123456789012", "models",
+                      policy(R"({"Statement": [{"Effect": "Allow", "Action": "bedrock:InvokeModel*",
+                          "Resource": "arn:aws:bedrock:*::foundation-model/anthropic.*"}]})")}},
+                    /*require_application_profiles=*/true) {}
 
   http::Response post(const std::string& model_id, const std::string& op, const std::string& token) {
-    std::string encoded;
-    for (char c : model_id) encoded += c == ':' ? "%3A" : c == '/' ? "%2F" : std::string(1, c);
-    http::Request req;
-    req.method = "POST";
-    req.path = "/model/" + encoded + "/" + op;
-    req.body = "{}";
-    req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
-    return http::serve_in_memory(gateway_, req);
+    return RuntimeTest::post(model_id, op, "{}", token);
   }
 
   static std::string message(const http::Response& res) {
     return std::string(json::parse(res.body).at("message").as_string());
   }
-
-  std::vector<ledger::UsageRecord> records() { return *ledger_.query({}); }
-
-  catalog::Catalog catalog_;
-  meter::PriceBook prices_;
-  std::unique_ptr<store::ProfileStore> store_;
-  ManualClock clock_;
-  auth::Authenticator authenticator_;
-  profiles::ProfileService service_;
-  ledger::sqlite::SqliteLedger ledger_;
-  std::shared_ptr<ScriptedProvider> provider_;
-  provider::ProviderRegistry registry_;
-  Gateway gateway_;
-  std::string profile_arn_;
 };
 
 TEST_F(RuntimePolicyTest, ADeniedCallReachesNoModelAndRecordsNoUsage) {

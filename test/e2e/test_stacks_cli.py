@@ -98,6 +98,24 @@ Outputs:
 """.format(haiku=HAIKU_ARN)
 
 
+# The default principal (no access policy), and a deployer that may do everything but delete profiles.
+CONFIG = """\
+tag_policy: {policy}
+principals:
+  - access_key_id: test
+    secret_access_key: test
+    account_id: "%s"
+  - access_key_id: AKIDDEPLOYER
+    secret_access_key: deployer-secret
+    account_id: "%s"
+    name: deployer
+    policy:
+      Statement:
+        - {{Effect: Allow, Action: "bedrock:*", Resource: "*"}}
+        - {{Effect: Deny, Action: "bedrock:DeleteInferenceProfile", Resource: "*"}}
+""" % (ACCOUNT_ID, ACCOUNT_ID)
+
+
 def bedrock(endpoint: str):
     return boto3.session.Session().client("bedrock", endpoint_url=endpoint, region_name=REGION,
                                           config=Config(retries={"max_attempts": 1, "mode": "standard"}))
@@ -114,7 +132,7 @@ class StacksTest(unittest.TestCase):
         cls.dir = Path(cls.work.name)
         cls.policy = cls.dir / "tag-policy.json"
         cls.policy.write_text(json.dumps(POLICY))
-        cls.gateway = Gateway(config=f"tag_policy: {cls.policy}\n").start()
+        cls.gateway = Gateway(config=CONFIG.format(policy=cls.policy)).start()
         cls.client = bedrock(cls.gateway.endpoint)
 
     @classmethod
@@ -268,6 +286,30 @@ class StacksTest(unittest.TestCase):
         done = self.tollgate("validate", "--policy", str(self.policy), str(template))
         self.assertEqual(done.returncode, 1)
         self.assertIn(f"indent.yaml:{line}:", done.stdout)
+
+    def test_a_change_the_callers_policy_denies_is_refused_and_nothing_changes(self):
+        template = self.write("deployer.yaml", TEMPLATE)
+        params = ["--param", "ProfileName=deployer-bot", "--param", "Team=search"]
+        deployer = {**isolated_aws_env(REGION), "AWS_ACCESS_KEY_ID": "AKIDDEPLOYER",
+                    "AWS_SECRET_ACCESS_KEY": "deployer-secret"}
+
+        def run(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([binary_path(), "apply", str(template), "--stack", "deployer", "--endpoint-url",
+                                   self.gateway.endpoint, *params, *args],
+                                  capture_output=True, text=True, timeout=60, env=deployer)
+
+        created = run()
+        self.assertEqual(created.returncode, 0, created.stderr)
+        arn = self.application_profiles()["deployer-bot"]
+        # A new name replaces the profile, which deletes the old one: the deployer may not.
+        refused = run("--param", "ProfileName=deployer-bot-v2")
+        self.assertEqual(refused.returncode, 1, refused.stdout)
+        self.assertIn(f"AccessDeniedException: User: arn:aws:iam::{ACCOUNT_ID}:user/deployer is not authorized to "
+                      f"perform: bedrock:DeleteInferenceProfile on resource: {arn} with an explicit deny",
+                      refused.stderr)
+        profiles = self.application_profiles()
+        self.assertEqual(profiles.get("deployer-bot"), arn)
+        self.assertNotIn("deployer-bot-v2", profiles, "nothing of a refused apply is made")
 
     def test_a_json_template_with_long_form_functions_and_bad_parameters(self):
         template = self.write("json-stack.json", json.dumps({
