@@ -1,9 +1,10 @@
 // libFuzzer target: the CloudFormation template reader of src/stacks/template.h on arbitrary bytes (a
 // template comes from whoever runs `tollgate apply` or `tollgate validate`). Parses, resolves the parameters
-// with none given, and evaluates every managed resource and every output as a dry run would (no resource
-// deployed yet). Besides not crashing or throwing, checks what apply relies on: every problem is a located
-// ValidationException, the deploy order lists each managed resource once after those it depends on, and a
-// profile's unknown tag values are tags it has.
+// with none given (as apply, every value required, and as validate, not), and evaluates every managed resource and
+// every output as a dry run would (no resource deployed yet). Besides not crashing or throwing, checks what apply
+// relies on: every problem is a located ValidationException, the deploy order lists each managed resource once after
+// those it depends on, values resolved with every one required are those resolved without, and a profile's unknown tag
+// values are tags it has.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -60,6 +61,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                      "us-east-1",
                      {}};
   auto parameters = t.resolve_parameters({});
+  auto known = t.resolve_parameters({}, /*require_every_value=*/false);
+  if (known.ok()) {
+    check(!parameters.ok() || *parameters == *known);
+  } else {
+    check_error(known.error());
+    check(!parameters.ok());  // a value breaking a constraint breaks it either way
+  }
   if (parameters.ok()) {
     inputs.parameters = std::move(parameters).value();
   } else {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -352,12 +353,16 @@ profiles::TagPolicy load_tag_policy(const std::string& path) {
   return policy;
 }
 
-auth::PolicyPtr load_access_policy(const std::string& path) {
+std::string read_file(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw StartupError("cannot read the access policy file " + path);
+  if (!in) throw StartupError("cannot read the " + std::string(what) + " " + path + ": " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_policy(path, text.str());
+  return text.str();
+}
+
+auth::PolicyPtr load_access_policy(const std::string& path) {
+  return parse_policy(path, read_file(path, "access policy file"));
 }
 
 Config load_config(const std::string& path) {

@@ -131,6 +131,9 @@ profiles::TagPolicy load_tag_policy(const std::string& path);
 // element (or line and column) at fault.
 auth::PolicyPtr load_access_policy(const std::string& path);
 
+// The whole of a file; StartupError "cannot read the <what> <path>: <reason>" when it cannot be read.
+std::string read_file(const std::string& path, std::string_view what);
+
 // Parses "ADDR:PORT" (IPv6 as "[::1]:8420") into the config.
 void apply_listen(Config& config, const std::string& listen);
 

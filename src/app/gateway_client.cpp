@@ -36,6 +36,11 @@ GatewayClient::GatewayClient(GatewayClientOptions options)
   host_header_ = endpoint->host_header;
   base_path_ = endpoint->base_path;
   region_ = first_set({options.region, environment("AWS_REGION"), environment("AWS_DEFAULT_REGION"), "us-east-1"});
+  if (environment("AWS_ACCESS_KEY_ID").empty() != environment("AWS_SECRET_ACCESS_KEY").empty()) {
+    throw StartupError(
+        "set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither (then test / test, the "
+        "embedded default principal)");
+  }
 }
 
 GatewayClient::~GatewayClient() = default;

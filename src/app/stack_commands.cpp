@@ -6,10 +6,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "app/config.h"
 #include "auth/sigv4.h"
@@ -21,14 +20,6 @@ namespace tollgate::app {
 namespace {
 
 namespace json = boost::json;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw StartupError("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::map<std::string, std::string> parse_parameters(const std::vector<std::string>& pairs) {
   std::map<std::string, std::string> out;
@@ -61,10 +52,11 @@ void print_apply_result(const json::object& result, std::ostream& out) {
   bool changed = false;
   size_t id_width = 0;
   for (const auto& c : changes) {
-    id_width = std::max(id_width, string_at(c.as_object(), "LogicalResourceId").size());
+    if (c.is_object()) id_width = std::max(id_width, string_at(c.get_object(), "LogicalResourceId").size());
   }
   for (const auto& item : changes) {
-    const auto& c = item.as_object();
+    if (!item.is_object()) continue;
+    const auto& c = item.get_object();
     const std::string action = string_at(c, "Action");
     changed = changed || (action != "NoChange" && action != "Skip");
     out << fmt::format("  {:<9} {:<{}}  {}", action, string_at(c, "LogicalResourceId"), id_width,
@@ -79,7 +71,8 @@ void print_apply_result(const json::object& result, std::ostream& out) {
   const auto& outputs = array_at(result, "Outputs");
   if (!outputs.empty()) out << "Outputs:\n";
   for (const auto& item : outputs) {
-    const auto& o = item.as_object();
+    if (!item.is_object()) continue;
+    const auto& o = item.get_object();
     out << "  " << string_at(o, "OutputKey") << " = " << string_at(o, "OutputValue");
     if (std::string name = string_at(o, "ExportName"); !name.empty()) out << "  (export " << name << ")";
     out << "\n";
@@ -89,6 +82,21 @@ void print_apply_result(const json::object& result, std::ostream& out) {
   for (const auto& s : skipped) {
     if (s.is_string()) out << "  " << s.get_string().c_str() << "\n";
   }
+}
+
+// The --stack name, or the template's file name without its extension when that is a valid stack name.
+std::string stack_name_of(const ApplyOptions& options) {
+  if (!options.stack_name.empty()) return options.stack_name;
+  std::string stem = std::filesystem::path(options.template_file).stem().string();
+  const bool valid = !stem.empty() && stem.size() <= 128 && std::isalpha(static_cast<unsigned char>(stem[0])) &&
+                     std::all_of(stem.begin(), stem.end(),
+                                 [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; });
+  if (!valid) {
+    throw StartupError("the stack name defaults to the template's file name, '" + stem +
+                       "', which is no valid stack name (a letter, then letters, digits and hyphens, at most 128); "
+                       "pass --stack NAME");
+  }
+  return stem;
 }
 
 // ---- validate ---------------------------------------------------------------------------------------
@@ -112,15 +120,22 @@ std::vector<profiles::TagViolation> certain_violations(const profiles::TagPolicy
 void validate_template(const profiles::TagPolicy& policy, const std::string& file,
                        const std::map<std::string, std::string>& given, const std::string& region, std::ostream& out,
                        Tally& tally) {
-  auto parsed = stacks::Template::parse(read_file(file), file);
+  auto parsed = stacks::Template::parse(read_file(file, "template"), file);
   if (!parsed.ok()) {
     out << parsed.error().message() << "\n";
     ++tally.violations;
     return;
   }
   const stacks::Template& tmpl = *parsed;
+  // Every known value (given or Default) is checked; a parameter without one leaves its uses unknown.
+  auto parameters = tmpl.resolve_parameters(given, /*require_every_value=*/false);
+  if (!parameters.ok()) {
+    out << parameters.error().message() << "\n";
+    ++tally.violations;
+    return;
+  }
   stacks::StackInputs inputs{std::filesystem::path(file).stem().string(), "", "123456789012", region,
-                             tmpl.known_parameters(given)};
+                             std::move(parameters).value()};
   auto no_attributes = [](const std::string&, const std::string&) -> std::optional<stacks::AttributeValue> {
     return std::nullopt;
   };
@@ -166,12 +181,13 @@ void validate_live(const profiles::TagPolicy& policy, GatewayClient& client, std
     if (!next_token.empty()) query += "&nextToken=" + auth::sigv4::uri_encode(next_token, false);
     json::object page = gateway_json(client, "GET", "/inference-profiles", query, "");
     for (const auto& item : array_at(page, "inferenceProfileSummaries")) {
-      const std::string arn = string_at(item.as_object(), "inferenceProfileArn");
+      if (!item.is_object()) continue;
+      const std::string arn = string_at(item.get_object(), "inferenceProfileArn");
       json::object tags_answer =
           gateway_json(client, "POST", "/listTagsForResource", "", json::serialize(json::object{{"resourceARN", arn}}));
       std::vector<Tag> tags;
       for (const auto& t : array_at(tags_answer, "tags")) {
-        tags.push_back({string_at(t.as_object(), "key"), string_at(t.as_object(), "value")});
+        if (t.is_object()) tags.push_back({string_at(t.get_object(), "key"), string_at(t.get_object(), "value")});
       }
       ++tally.checked;
       for (const auto& v : profiles::check_tags(policy, tags)) {
@@ -186,9 +202,8 @@ void validate_live(const profiles::TagPolicy& policy, GatewayClient& client, std
 }  // namespace
 
 int apply_stack(const ApplyOptions& options, std::ostream& out, std::ostream& err) {
-  const std::string body = read_file(options.template_file);
-  const std::string stack_name =
-      options.stack_name.empty() ? std::filesystem::path(options.template_file).stem().string() : options.stack_name;
+  const std::string body = read_file(options.template_file, "template");
+  const std::string stack_name = stack_name_of(options);
   json::object parameters;
   for (const auto& [key, value] : parse_parameters(options.parameters)) parameters[key] = value;
   json::object request{{"TemplateBody", body},
@@ -200,9 +215,8 @@ int apply_stack(const ApplyOptions& options, std::ostream& out, std::ostream& er
                               json::serialize(request));
   if (!response.ok()) throw StartupError(response.error().message());
   if (response->status / 100 != 2) {
-    const std::string problem = GatewayClient::error_text(*response);
-    err << "tollgate apply: " << problem << "\n";
-    if (problem.find("Nothing was changed") == std::string::npos) err << "Nothing was changed.\n";
+    // The gateway says what was changed, if anything: nothing, unless the apply stopped part-way.
+    err << "tollgate apply: " << GatewayClient::error_text(*response) << "\n";
     return 1;
   }
   if (options.format == "json") {

@@ -94,8 +94,10 @@ struct StackService::Run {
   Template tmpl;
   StackInputs inputs;
   StackRecord record;
-  std::map<std::string, LiveProfile> live;  // by logical id: the stack's profiles that exist now
-  std::set<std::string> pending;            // logical ids whose profile is yet to be (re)created
+  std::map<std::string, LiveProfile> live;     // by logical id: the stack's profiles that exist now
+  std::set<std::string> pending;               // logical ids whose profile is yet to be (re)created
+  std::map<std::string, ProfileSpec> planned;  // their specs, as far as known before apply
+  std::vector<std::string> done;               // the changes carried out, e.g. "Create Support (arn)"
   std::vector<std::string> problems;
 
   AttributeLookup lookup() const {
@@ -114,6 +116,7 @@ struct StackService::Run {
       if (auto known = lookup()(id, attribute)) return known;
       LiveProfile stand_in;
       stand_in.view.name = id;
+      if (auto spec = planned.find(id); spec != planned.end()) stand_in.view.model_arns = {spec->second.copy_from};
       stand_in.view.id = "000000000000";
       stand_in.view.arn = "arn:aws:bedrock:" + caller.region + ":" + caller.account_id +
                           ":application-inference-profile/" + stand_in.view.id;
@@ -153,6 +156,9 @@ struct StackService::Run {
     if (source != spec.copy_from) change.details.push_back("ModelSource.CopyFrom: " + source + " → " + spec.copy_from);
     if (!change.details.empty()) {
       change.action = "Replace";
+      if (resource_of(spec.logical_id).retain_on_replace) {
+        change.details.push_back("UpdateReplacePolicy Retain: the old profile is kept, no longer in the stack");
+      }
       return change;
     }
     const std::optional<std::string> description =
@@ -168,6 +174,41 @@ struct StackService::Run {
     return change;
   }
 
+  const TemplateResource& resource_of(const std::string& logical_id) const {
+    return *std::find_if(tmpl.resources().begin(), tmpl.resources().end(),
+                         [&](const TemplateResource& r) { return r.logical_id == logical_id; });
+  }
+
+  void check_name_is_free(const ProfileSpec& spec, const ResourceChange& change,
+                          const std::map<std::string, std::string>& stack_names,
+                          const std::set<std::string>& existing_names) {
+    const bool same_name_replace = change.action == "Replace" && live.at(spec.logical_id).view.name == spec.name;
+    if (same_name_replace && resource_of(spec.logical_id).retain_on_replace) {
+      return problem(spec, "UpdateReplacePolicy Retain keeps the old profile, and with it the name '" + spec.name +
+                               "' the replacement needs; change InferenceProfileName too");
+    }
+    if (same_name_replace) return;  // the old profile is deleted first
+    if (auto holder = stack_names.find(spec.name); holder != stack_names.end()) {
+      problem(spec, "the name '" + spec.name + "' still belongs to the profile of resource '" + holder->second +
+                        "' of this stack, which is deleted or renamed only after the new profiles are created; "
+                        "choose another InferenceProfileName, or apply in two steps");
+    } else if (existing_names.count(spec.name)) {
+      problem(spec, "an inference profile named '" + spec.name +
+                        "' already exists outside this stack; choose another InferenceProfileName");
+    }
+  }
+
+  // What CreateInferenceProfile would say about the profile, with stand-ins for values known only after
+  // apply.
+  void check_as_created(const ProfileSpec& spec) {
+    const Result<ProfileSpec> checked = spec.unknown ? tmpl.profile(spec.logical_id, inputs, stand_in_lookup()) : spec;
+    if (!checked.ok()) return problem(spec, checked.error().message());
+    if (checked->unknown) return;  // a parameter without value: only in `tollgate validate`, never here
+    if (auto created = service.profiles_.check_create(caller, create_request_of(*checked)); !created.ok()) {
+      problem(spec, created.error().message());
+    }
+  }
+
   void problem(const ProfileSpec& spec, const std::string& what) {
     problems.push_back(spec.where.str() + ": resource '" + spec.logical_id + "': " + what);
   }
@@ -178,12 +219,10 @@ struct StackService::Run {
     auto existing_names = application_profile_names();
     TOLLGATE_TRY(existing_names);
     std::set<std::string> names_in_template;
-    std::set<std::string> names_going_away;
-    for (const auto& [id, current] : live) {
-      const bool kept =
-          std::find(tmpl.deploy_order().begin(), tmpl.deploy_order().end(), id) != tmpl.deploy_order().end();
-      if (!kept) names_going_away.insert(current.view.name);
-    }
+    // The stack's profiles keep their names until their resource's step (a replacement's old profile) or
+    // the very end (deletes): a new profile cannot take one over in the same apply.
+    std::map<std::string, std::string> stack_names;  // name → logical id
+    for (const auto& [id, current] : live) stack_names[current.view.name] = id;
     for (const auto& id : tmpl.deploy_order()) {
       auto spec = tmpl.profile(id, inputs, lookup());
       TOLLGATE_TRY(spec);
@@ -193,21 +232,10 @@ struct StackService::Run {
       }
       if (change.action == "Create" || change.action == "Replace") {
         pending.insert(id);
-        const bool renamed_here = change.action == "Replace" && live.at(id).view.name == spec->name;
-        if (existing_names->count(spec->name) && !renamed_here && !names_going_away.count(spec->name)) {
-          problem(*spec, "an inference profile named '" + spec->name +
-                             "' already exists outside this stack; choose another InferenceProfileName");
-        }
-        if (change.action == "Replace") names_going_away.insert(live.at(id).view.name);
+        planned[id] = *spec;
+        check_name_is_free(*spec, change, stack_names, *existing_names);
       }
-      if (change.action != "NoChange") {
-        const Result<ProfileSpec> checked_spec = spec->unknown ? tmpl.profile(id, inputs, stand_in_lookup()) : spec;
-        if (checked_spec.ok() && !checked_spec->unknown) {
-          if (auto checked = service.profiles_.check_create(caller, create_request_of(*checked_spec)); !checked.ok()) {
-            problem(*spec, checked.error().message());
-          }
-        }
-      }
+      if (change.action != "NoChange") check_as_created(*spec);
       changes.push_back(std::move(change));
     }
     for (const auto& [id, state] : record.resources) {
@@ -244,8 +272,8 @@ struct StackService::Run {
       std::vector<std::pair<std::string, std::string>> needed;
       if (c.action == "Create" || c.action == "Replace")
         needed.emplace_back("bedrock:CreateInferenceProfile", new_profile);
-      if (c.action == "Replace" || c.action == "Delete")
-        needed.emplace_back("bedrock:DeleteInferenceProfile", c.physical_id);
+      const bool deletes_old = c.action == "Replace" && !resource_of(c.logical_id).retain_on_replace;
+      if (deletes_old || c.action == "Delete") needed.emplace_back("bedrock:DeleteInferenceProfile", c.physical_id);
       if (c.action == "Update") {
         needed.emplace_back("bedrock:TagResource", c.physical_id);
         if (c.removes_tags) needed.emplace_back("bedrock:UntagResource", c.physical_id);
@@ -305,7 +333,7 @@ struct StackService::Run {
   }
 
   // Step 4 for one resource: decided again with the values known now (those of resources created earlier).
-  Status carry_out(const std::string& id, bool retain) {
+  Status carry_out(const std::string& id, bool retain, bool retain_on_replace) {
     auto spec = tmpl.profile(id, inputs, lookup());
     TOLLGATE_TRY(spec);
     const ResourceChange change = decide(*spec);
@@ -320,13 +348,17 @@ struct StackService::Run {
       TOLLGATE_TRY(updated);
       live[id] = {std::move(updated).value(), spec->tags};
     } else if (change.action == "Replace") {
+      // A new name: the new profile first, recorded, then the old one deleted. The same name: names are
+      // unique, so the old one goes first.
       const std::string old_arn = live.at(id).view.arn;
       const bool same_name = live.at(id).view.name == spec->name;
       if (same_name) TOLLGATE_TRY(remove(old_arn));
       auto created = create(*spec);
       TOLLGATE_TRY(created);
       live[id] = std::move(created).value();
-      if (!same_name) TOLLGATE_TRY(remove(old_arn));
+      record.resources[id] = {live.at(id).view.arn, retain};
+      TOLLGATE_TRY(save());
+      if (!same_name && !retain_on_replace) TOLLGATE_TRY(remove(old_arn));
     } else if (change.action == "Create") {
       auto created = create(*spec);
       TOLLGATE_TRY(created);
@@ -334,23 +366,47 @@ struct StackService::Run {
     }
     pending.erase(id);
     record.resources[id] = {live.at(id).view.arn, retain};
-    return change.action == "NoChange" ? Status{} : save();
+    if (change.action == "NoChange") return {};
+    done.push_back(change.action + " " + id + " (" + live.at(id).view.arn + ")");
+    return save();
   }
 
+  // Step 4. A failure part-way says what was done before it; the state saved after each change lets the
+  // next apply pick up from there.
   Status execute(const std::vector<ResourceChange>& changes) {
     for (const auto& id : tmpl.deploy_order()) {
-      auto resource = std::find_if(tmpl.resources().begin(), tmpl.resources().end(),
-                                   [&](const TemplateResource& r) { return r.logical_id == id; });
-      TOLLGATE_TRY(carry_out(id, resource->retain));
+      const TemplateResource& resource = resource_of(id);
+      if (Status carried = carry_out(id, resource.retain, resource.retain_on_replace); !carried.ok()) {
+        return stopped_at(id, carried.error());
+      }
     }
     for (const auto& change : changes) {
       if (change.action != "Delete" && change.action != "Retain") continue;
-      if (change.action == "Delete") TOLLGATE_TRY(remove(change.physical_id));
+      if (change.action == "Delete") {
+        if (Status removed = remove(change.physical_id); !removed.ok()) {
+          return stopped_at(change.logical_id, removed.error());
+        }
+        done.push_back("Delete " + change.logical_id + " (" + change.physical_id + ")");
+      }
       record.resources.erase(change.logical_id);
       live.erase(change.logical_id);
-      TOLLGATE_TRY(save());
+      if (Status saved = save(); !saved.ok()) return stopped_at(change.logical_id, saved.error());
     }
     return {};
+  }
+
+  Error stopped_at(const std::string& logical_id, const Error& error) const {
+    std::string message = "The apply stopped at resource '" + logical_id + "': " + error.message();
+    if (done.empty()) {
+      message += " Nothing was changed before it.";
+    } else {
+      message += " Done before it:";
+      for (const auto& step : done) message += " " + step + ";";
+      message.back() = '.';
+    }
+    return Error(error.code(),
+                 message + " The stack's state is saved after each change: fix the cause and apply again to finish.",
+                 error.detail());
   }
 
   void evaluate_outputs(ApplyResult& result) {
@@ -377,7 +433,11 @@ Result<ApplyResult> StackService::apply(const profiles::Caller& caller, const Ap
   auto parameters = tmpl->resolve_parameters(request.parameters);
   TOLLGATE_TRY(parameters);
 
-  std::lock_guard lock(apply_mu_);
+  std::unique_lock lock(apply_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    // Waiting would hold one of the few control-plane threads for the length of the other apply.
+    return Error(ErrorCode::Conflict, "Another apply is in progress on this gateway; retry when it has finished.");
+  }
   auto stored = store_.find(caller.account_id, caller.region, request.stack_name);
   TOLLGATE_TRY(stored);
   Run run{*this, caller, request, std::move(tmpl).value(), {}, {}, {}, {}, {}};

@@ -10,7 +10,7 @@
 //     step, so a re-apply after a failure picks up where it stopped; then evaluates the Outputs.
 // A dry run is steps 1–3 and answers the change set.
 //
-// Thread-safety: applies are serialised (one at a time per process).
+// Thread-safety: one apply at a time per process; a second one meanwhile is refused with ConflictException.
 #pragma once
 
 #include <functional>

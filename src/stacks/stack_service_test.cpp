@@ -464,5 +464,80 @@ TEST_F(StackServiceTest, AnUpdateThatRemovesATagAlsoNeedsUntagResource) {
   EXPECT_EQ(asked, std::vector<std::string>{"bedrock:TagResource " + arn}) << "a changed value only tags";
 }
 
+TEST_F(StackServiceTest, ANameStillHeldByAResourceTheApplyDeletesIsRefusedBeforeAnythingChanges) {
+  apply("Resources:\n" + extra_profile("Old", "shared-bot"));
+  const std::string old_arn = profile_named("shared-bot")->arn;
+  // Deletes come last, so New could not be created while Old still holds the name.
+  auto result = try_apply("Resources:\n" + extra_profile("New", "shared-bot"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_TRUE(contains(result.error().message(), "still belongs to the profile of resource 'Old'"))
+      << result.error().message();
+  EXPECT_TRUE(exists(old_arn));
+  EXPECT_EQ(application_profiles().size(), 1u);
+}
+
+TEST_F(StackServiceTest, AProfileCopyingAnotherProfilesModelIsCheckedBeforeEitherIsCreated) {
+  auto policy = std::make_shared<profiles::TagPolicy>();
+  policy->required = {"owner"};
+  profiles_.set_tag_policy(policy);
+  const std::string body = "Resources:\n" +
+                           extra_profile("Alpha", "alpha-bot", "", "        - {Key: owner, Value: growth}\n") +
+                           "  Beta:\n    Type: AWS::Bedrock::ApplicationInferenceProfile\n    Properties:\n"
+                           "      InferenceProfileName: beta-bot\n      ModelSource:\n"
+                           "        CopyFrom: !Select [0, !GetAtt Alpha.Models]\n";
+  auto result = try_apply(body);
+  ASSERT_FALSE(result.ok());
+  EXPECT_TRUE(contains(result.error().message(), "resource 'Beta'")) << result.error().message();
+  EXPECT_TRUE(contains(result.error().message(), "'owner'")) << result.error().message();
+  EXPECT_TRUE(application_profiles().empty());
+
+  policy->required.clear();
+  ApplyResult applied = apply(body);
+  EXPECT_EQ(profile_named("beta-bot")->source_arn, kHaikuArn);
+}
+
+TEST_F(StackServiceTest, ASecondApplyWhileOneIsInProgressIsRefusedWithConflict) {
+  std::optional<Result<ApplyResult>> second;
+  ApplyRequest request{"support-stack", support_template(), "stack.yaml", {}, /*dry_run=*/true};
+  request.authorize = [&](const std::string&, const std::string&) -> Status {
+    if (!second) second = try_apply(support_template(), {}, /*dry_run=*/true, "other-stack");
+    return {};
+  };
+  ASSERT_TRUE(service_.apply(caller_, request).ok());
+  ASSERT_TRUE(second);
+  ASSERT_FALSE(second->ok());
+  EXPECT_EQ(second->error().code(), ErrorCode::Conflict);
+  EXPECT_TRUE(try_apply(support_template(), {}, /*dry_run=*/true, "other-stack").ok()) << "free again afterwards";
+}
+
+TEST_F(StackServiceTest, ATemplateOfOnlyOtherTypesDeletesEveryProfileAndReleasesTheExports) {
+  apply(support_template());
+  const std::string arn = profile_named("support-bot")->arn;
+  ApplyResult result = apply("Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n");
+  EXPECT_EQ(actions(result), (std::vector<std::string>{"Delete Support", "Skip Handle"}));
+  EXPECT_FALSE(exists(arn));
+  EXPECT_TRUE(stored()->resources.empty());
+  EXPECT_TRUE(stored()->exports.empty());
+  // The export name is free for another stack now.
+  apply(support_template(), {{"Name", "other-bot"}}, "other-stack");
+}
+
+TEST_F(StackServiceTest, UpdateReplacePolicyRetainKeepsTheOldProfileOfAReplacement) {
+  const std::string keep = "    UpdateReplacePolicy: Retain\n";
+  apply("Resources:\n" + extra_profile("Bot", "bot-v1", keep));
+  const std::string old_arn = profile_named("bot-v1")->arn;
+  ApplyResult result = apply("Resources:\n" + extra_profile("Bot", "bot-v2", keep));
+  EXPECT_EQ(actions(result), std::vector<std::string>{"Replace Bot"});
+  EXPECT_TRUE(exists(old_arn)) << "kept";
+  EXPECT_NE(stored()->resources.at("Bot").profile_arn, old_arn);
+  // The same name cannot be kept twice.
+  auto same_name = try_apply("Resources:\n" + extra_profile("Bot", "bot-v2", keep)
+                                                  .replace(extra_profile("Bot", "bot-v2", keep).find(kHaikuArn),
+                                                           std::string(kHaikuArn).size(), kUsHaikuArn));
+  ASSERT_FALSE(same_name.ok());
+  EXPECT_TRUE(contains(same_name.error().message(), "UpdateReplacePolicy Retain keeps the old profile"))
+      << same_name.error().message();
+}
+
 }  // namespace
 }  // namespace tollgate::stacks

@@ -1,12 +1,16 @@
 #include "stacks/template.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <functional>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <utility>
 
 namespace tollgate::stacks {
@@ -18,8 +22,9 @@ constexpr const char* kRefusedSections[] = {"Conditions", "Transform", "Rules"};
 constexpr const char* kParameterFields[] = {
     "Type",     "Default",  "AllowedValues", "AllowedPattern",        "MinLength", "MaxLength",
     "MinValue", "MaxValue", "Description",   "ConstraintDescription", "NoEcho"};
-constexpr const char* kResourceFields[] = {"Type",           "Properties", "DependsOn",
-                                           "DeletionPolicy", "Metadata",   "UpdateReplacePolicy"};
+// Condition is refused with a message of its own, not as an unknown field.
+constexpr const char* kResourceFields[] = {"Type",     "Properties",          "DependsOn", "DeletionPolicy",
+                                           "Metadata", "UpdateReplacePolicy", "Condition"};
 constexpr const char* kProfileProperties[] = {"InferenceProfileName", "Description", "ModelSource", "Tags"};
 constexpr const char* kProfileAttributes[] = {"InferenceProfileArn",
                                               "InferenceProfileId",
@@ -37,11 +42,70 @@ bool one_of(const std::string& s, const char* const (&list)[N]) {
   return std::find(std::begin(list), std::end(list), s) != std::end(list);
 }
 
-template <size_t N>
-std::string listed(const char* const (&list)[N]) {
+// CloudFormation's limits. They also bound the input of std::regex_match, which in libstdc++ recurses once
+// per character matched: unbounded input would overflow the stack.
+constexpr size_t kMaxLogicalIdLength = 255;
+constexpr size_t kMaxParameterValueLength = 4096;
+constexpr size_t kMaxAllowedPatternLength = 1024;
+
+// "a, b, c": the items of a list or a set.
+template <typename Items>
+std::string listed(const Items& items) {
   std::string out;
-  for (const char* item : list) out += (out.empty() ? "" : ", ") + std::string(item);
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + std::string(item);
   return out;
+}
+
+bool is_logical_id(const std::string& id) {
+  return !id.empty() && id.size() <= kMaxLogicalIdLength && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  });
+}
+
+// A long name shown in a message: its start, so a megabyte-long key does not make a megabyte-long message.
+std::string shortened(const std::string& text) { return text.size() <= 64 ? text : text.substr(0, 64) + "..."; }
+
+bool equals_ignoring_case(const std::string& a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Where the YAML text uses an alias (*name): CloudFormation does not support them, and yaml-cpp shares an
+// aliased node, so walking a tree of nested aliases would take exponential time ("billion laughs").
+// Reads the events only, which expands nothing.
+class AliasFinder : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> aliases;
+
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { aliases.push_back(mark); }
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// The name of the alias at `mark` ("*name"), read from the text.
+std::string alias_at(const std::string& text, const YAML::Mark& mark) {
+  if (mark.pos < 0 || static_cast<size_t>(mark.pos) >= text.size() || text[mark.pos] != '*') return "*";
+  size_t end = mark.pos + 1;
+  while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) &&
+         std::string_view(",[]{}").find(text[end]) == std::string_view::npos) {
+    ++end;
+  }
+  return shortened(text.substr(mark.pos, end - mark.pos));
+}
+
+// The key node of `key` in a mapping (to locate a problem with its value), or the mapping itself.
+YAML::Node key_of(const YAML::Node& map, const std::string& key) {
+  for (const auto& item : map) {
+    if (item.first.IsScalar() && item.first.Scalar() == key) return item.first;
+  }
+  return map;
 }
 
 // A missing key of a const node is an invalid node, whose Type(), Scalar() and Tag() throw: check IsDefined() first.
@@ -107,6 +171,7 @@ struct Template::Impl {
   std::map<std::string, YAML::Node> resources;                 // logical id → its mapping
   std::map<std::string, std::string> types;                    // logical id → Type
   std::map<std::string, YAML::Node> outputs;
+  std::map<std::string, std::regex> patterns;  // parameter name → its AllowedPattern, compiled
   YAML::Node mappings;
   std::vector<std::string> problems;
 
@@ -152,9 +217,8 @@ void Template::Impl::check_known_keys(const YAML::Node& map, std::string_view wh
                                       const std::set<std::string>& known) {
   for (const auto& item : map) {
     if (known.count(item.first.Scalar())) continue;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    problem(item.first, "unknown " + std::string(what) + " '" + item.first.Scalar() + "' (known: " + list + ")");
+    problem(item.first,
+            "unknown " + std::string(what) + " '" + item.first.Scalar() + "' (known: " + listed(known) + ")");
   }
 }
 
@@ -175,16 +239,48 @@ void Template::Impl::read_parameters(const YAML::Node& node) {
       problem(definition["Type"],
               "parameter '" + name + "' has Type '" + type + "'; tollgate apply supports String and Number");
     }
-    for (const char* list_field : {"AllowedValues"}) {
-      if (definition[list_field] && !definition[list_field].IsSequence()) {
-        problem(definition[list_field], std::string(list_field) + " of '" + name + "' must be a list");
+    // A null (`Default:` with nothing after it) is no value at all, not an empty string. yaml-cpp places an
+    // empty node where the next token starts, so a null is reported at the key or the list holding it.
+    if (const YAML::Node value = definition["Default"]; value && !value.IsScalar()) {
+      if (value.IsNull()) {
+        problem(key_of(definition, "Default"), "Default of '" + name +
+                                                   "' is empty (null); write Default: '' for an empty string, "
+                                                   "or quote a value such as 'null'");
+      } else {
+        problem(value, "Default of '" + name + "' must be a single value, not a " +
+                           (value.IsSequence() ? "list" : "mapping") + " (write it as one string)");
       }
     }
-    if (definition["AllowedPattern"]) {
-      try {
-        std::regex(scalar_of(definition["AllowedPattern"]));
-      } catch (const std::regex_error& e) {
-        problem(definition["AllowedPattern"], "AllowedPattern of '" + name + "' is not a valid regular expression");
+    if (const YAML::Node allowed = definition["AllowedValues"]) {
+      if (!allowed.IsSequence()) {
+        problem(allowed, "AllowedValues of '" + name + "' must be a list");
+      } else {
+        size_t index = 0;
+        for (const auto& value : allowed) {
+          ++index;
+          if (value.IsNull()) {
+            problem(key_of(definition, "AllowedValues"), "AllowedValues item " + std::to_string(index) + " of '" +
+                                                             name + "' is empty (null); quote it ('') or remove it");
+          } else if (!value.IsScalar()) {
+            problem(value, "each AllowedValues item of '" + name + "' must be a single value, not a list or mapping");
+          }
+        }
+      }
+    }
+    if (const YAML::Node pattern = definition["AllowedPattern"]) {
+      if (!pattern.IsScalar()) {
+        problem(pattern, "AllowedPattern of '" + name + "' must be a string (a regular expression)");
+      } else if (pattern.Scalar().size() > kMaxAllowedPatternLength) {
+        problem(pattern, "AllowedPattern of '" + name + "' is " + std::to_string(pattern.Scalar().size()) +
+                             " characters long; tollgate allows at most " + std::to_string(kMaxAllowedPatternLength));
+      } else {
+        try {
+          patterns[name] = std::regex(pattern.Scalar());
+        } catch (const std::regex_error&) {
+          problem(pattern, "AllowedPattern of '" + name +
+                               "' is not a valid regular expression (tollgate reads ECMAScript syntax; Java-only "
+                               "forms such as (?i) or \\p{Alnum} are not supported)");
+        }
       }
     }
     for (const char* number_field : {"MinLength", "MaxLength", "MinValue", "MaxValue"}) {
@@ -207,7 +303,10 @@ void Template::Impl::read_resources(const YAML::Node& node) {
   for (const auto& item : node) {
     const std::string id = item.first.Scalar();
     const YAML::Node& resource = item.second;
-    if (!std::regex_match(id, std::regex("[A-Za-z0-9]+"))) {
+    if (id.size() > kMaxLogicalIdLength) {
+      problem(item.first, "logical id '" + shortened(id) + "' is " + std::to_string(id.size()) +
+                              " characters long; CloudFormation allows at most " + std::to_string(kMaxLogicalIdLength));
+    } else if (!is_logical_id(id)) {
       problem(item.first, "logical id '" + id + "' must be alphanumeric (A-Z, a-z, 0-9)");
     }
     if (is_parameter(id)) problem(item.first, "'" + id + "' names both a parameter and a resource");
@@ -257,9 +356,11 @@ void Template::Impl::read_resources(const YAML::Node& node) {
         }
       }
     }
-    const YAML::Node policy = resource["DeletionPolicy"];
-    if (policy && scalar_of(policy) != "Delete" && scalar_of(policy) != "Retain") {
-      problem(policy, "DeletionPolicy of '" + id + "' must be Delete or Retain");
+    for (const char* field : {"DeletionPolicy", "UpdateReplacePolicy"}) {
+      const YAML::Node policy = resource[field];
+      if (policy && scalar_of(policy) != "Delete" && scalar_of(policy) != "Retain") {
+        problem(policy, std::string(field) + " of '" + id + "' must be Delete or Retain");
+      }
     }
   }
 }
@@ -631,6 +732,23 @@ Result<Template> Template::parse_unguarded(const std::string& text, const std::s
   Impl& impl = *t.impl_;
   impl.file = file_name;
   try {
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    AliasFinder finder;
+    parser.HandleNextDocument(finder);  // the document YAML::Load reads
+    if (!finder.aliases.empty()) {
+      constexpr size_t kShown = 10;
+      std::string message = "The template has " + std::to_string(finder.aliases.size()) + " problem(s):";
+      for (size_t i = 0; i < std::min(finder.aliases.size(), kShown); ++i) {
+        const YAML::Mark& mark = finder.aliases[i];
+        message += "\n  " + Location{file_name, mark.line + 1, mark.column + 1}.str() + ": YAML aliases (" +
+                   alias_at(text, mark) + ") are not supported in CloudFormation templates";
+      }
+      if (finder.aliases.size() > kShown) {
+        message += "\n  ... and " + std::to_string(finder.aliases.size() - kShown) + " more aliases";
+      }
+      return Error(ErrorCode::Validation, std::move(message));
+    }
     impl.root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     // yaml-cpp names what it expected; a mapping or list cut short is nearly always a line indented
@@ -671,8 +789,10 @@ Result<Template> Template::parse_unguarded(const std::string& text, const std::s
   for (const auto& [id, node] : impl.resources) {
     TemplateResource resource{id, impl.types[id], impl.where(node), {}, false};
     if (resource.type == kProfileType) {
-      impl.collect_references(node["Properties"], refers_to[id]);
+      // Without Properties read_resources has reported the resource already.
+      if (node["Properties"]) impl.collect_references(node["Properties"], refers_to[id]);
       resource.retain = scalar_of(node["DeletionPolicy"]) == "Retain";
+      resource.retain_on_replace = scalar_of(node["UpdateReplacePolicy"]) == "Retain";
       for (const auto& other : refers_to[id]) {
         if (impl.types[other] != kProfileType) {
           impl.problem(node["Properties"], "'" + id + "' refers to '" + other + "', a " + impl.types[other] +
@@ -686,13 +806,11 @@ Result<Template> Template::parse_unguarded(const std::string& text, const std::s
       } else if (d) {
         depends_on.push_back(d);
       }
-      {
-        for (const auto& item : depends_on) {
-          if (!impl.types.count(item.Scalar())) {
-            impl.problem(item, "DependsOn names '" + item.Scalar() + "', which is not a resource of this template");
-          } else if (impl.types[item.Scalar()] == kProfileType) {
-            depends.insert(item.Scalar());
-          }
+      for (const auto& item : depends_on) {
+        if (!impl.types.count(item.Scalar())) {
+          impl.problem(item, "DependsOn names '" + item.Scalar() + "', which is not a resource of this template");
+        } else if (impl.types[item.Scalar()] == kProfileType) {
+          depends.insert(item.Scalar());
         }
       }
       resource.depends_on.assign(depends.begin(), depends.end());
@@ -732,25 +850,15 @@ Result<Template> Template::parse_unguarded(const std::string& text, const std::s
   return t;
 }
 
-std::map<std::string, std::string> Template::known_parameters(const std::map<std::string, std::string>& given) const {
-  std::map<std::string, std::string> values;
-  for (const auto& [name, definition] : impl_->parameters) {
-    if (auto value = given.find(name); value != given.end()) {
-      values[name] = value->second;
-    } else if (definition["Default"] && definition["Default"].IsScalar()) {
-      values[name] = definition["Default"].Scalar();
-    }
-  }
-  return values;
-}
-
-Result<std::map<std::string, std::string>> Template::resolve_parameters(
-    const std::map<std::string, std::string>& given) const {
+Result<std::map<std::string, std::string>> Template::resolve_parameters(const std::map<std::string, std::string>& given,
+                                                                        bool require_every_value) const {
   std::vector<std::string> problems;
   std::map<std::string, std::string> values;
-  for (const auto& [name, value] : given) {
-    if (!impl_->is_parameter(name))
-      problems.push_back("--param " + name + ": the template has no parameter '" + name + "'");
+  if (require_every_value) {
+    for (const auto& [name, value] : given) {
+      if (!impl_->is_parameter(name))
+        problems.push_back("--param " + name + ": the template has no parameter '" + name + "'");
+    }
   }
   for (const auto& parameter : impl_->parameters) {
     // Named references, not a structured binding: the lambdas below capture them (Clang < 16 cannot).
@@ -763,12 +871,19 @@ Result<std::map<std::string, std::string>> Template::resolve_parameters(
     } else if (definition["Default"] && definition["Default"].IsScalar()) {
       value = definition["Default"].Scalar();
     } else {
-      problems.push_back(name + ": no value (pass --param " + name + "=VALUE; the parameter has no Default)");
+      if (require_every_value) {
+        problems.push_back(name + ": no value (pass --param " + name + "=VALUE; the parameter has no Default)");
+      }
+      continue;
+    }
+    const bool secret = equals_ignoring_case(scalar_of(definition["NoEcho"]), "true");
+    if (value.size() > kMaxParameterValueLength) {
+      problems.push_back(name + ": the value is " + std::to_string(value.size()) +
+                         " bytes long; CloudFormation allows at most " + std::to_string(kMaxParameterValueLength));
       continue;
     }
     const std::string constraint = scalar_of(definition["ConstraintDescription"]);
     auto report = [&](const std::string& what) {
-      const bool secret = scalar_of(definition["NoEcho"]) == "true";
       problems.push_back(name + ": " + (secret ? "the value" : "'" + value + "'") + " " + what +
                          (constraint.empty() ? "" : " (" + constraint + ")"));
     };
@@ -779,7 +894,9 @@ Result<std::map<std::string, std::string>> Template::resolve_parameters(
       std::from_chars(text.data(), text.data() + text.size(), parsed);
       return parsed;
     };
+    bool too_long = false;
     if (scalar_of(definition["Type"]) == "Number") {
+      // MinLength and MaxLength apply to String parameters only; CloudFormation ignores them here.
       double parsed;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
       if (value.empty() || ec != std::errc() || end != value.data() + value.size()) {
@@ -790,24 +907,32 @@ Result<std::map<std::string, std::string>> Template::resolve_parameters(
         if (definition["MaxValue"] && parsed > number("MaxValue"))
           report("is more than MaxValue " + scalar_of(definition["MaxValue"]));
       }
-    }
-    if (definition["MinLength"] && value.size() < number("MinLength")) {
-      report("is shorter than MinLength " + scalar_of(definition["MinLength"]));
-    }
-    if (definition["MaxLength"] && value.size() > number("MaxLength")) {
-      report("is longer than MaxLength " + scalar_of(definition["MaxLength"]));
+    } else {
+      if (definition["MinLength"] && value.size() < number("MinLength")) {
+        report("is shorter than MinLength " + scalar_of(definition["MinLength"]));
+      }
+      if (definition["MaxLength"] && value.size() > number("MaxLength")) {
+        report("is longer than MaxLength " + scalar_of(definition["MaxLength"]));
+        too_long = true;
+      }
     }
     if (const YAML::Node allowed = definition["AllowedValues"]) {
-      std::string list;
-      bool found = false;
-      for (const auto& a : allowed) {
-        list += (list.empty() ? "" : ", ") + scalar_of(a);
-        found = found || scalar_of(a) == value;
+      const bool found =
+          std::any_of(allowed.begin(), allowed.end(), [&](const YAML::Node& a) { return scalar_of(a) == value; });
+      if (!found) {
+        std::vector<std::string> list;
+        for (const auto& a : allowed) list.push_back(scalar_of(a));
+        report("is not one of the AllowedValues: " + listed(list));
       }
-      if (!found) report("is not one of the AllowedValues: " + list);
     }
-    if (definition["AllowedPattern"] && !std::regex_match(value, std::regex(scalar_of(definition["AllowedPattern"])))) {
-      report("does not match AllowedPattern " + scalar_of(definition["AllowedPattern"]));
+    // Not on a value longer than MaxLength: std::regex_match recurses once per character.
+    if (auto pattern = impl_->patterns.find(name); pattern != impl_->patterns.end() && !too_long) {
+      bool matches = false;
+      try {
+        matches = std::regex_match(value, pattern->second);
+      } catch (const std::regex_error&) {  // too complex to match
+      }
+      if (!matches) report("does not match AllowedPattern " + scalar_of(definition["AllowedPattern"]));
     }
     values[name] = value;
   }
@@ -844,9 +969,9 @@ Result<ProfileSpec> Template::evaluate_profile(const std::string& logical_id, co
     auto value = eval.eval(description);
     TOLLGATE_TRY(value);
     if (!value->no_value) {
-      auto text = eval.string_of(description, "Description");
-      TOLLGATE_TRY(text);
-      spec.description = std::move(text).value();
+      auto* text = std::get_if<std::string>(&value->v);
+      if (!text) return eval.fail(description, "Description must be a string, not a list");
+      spec.description = std::move(*text);
     }
   }
   const YAML::Node source = properties["ModelSource"];

@@ -4,16 +4,17 @@
 //
 //  * Sections: AWSTemplateFormatVersion, Description, Metadata, Parameters, Mappings, Resources, Outputs.
 //    Conditions, Transform and Rules are refused (tollgate cannot evaluate them faithfully).
-//  * Parameters: Type String or Number; Default, AllowedValues, AllowedPattern (the whole value),
-//    MinLength, MaxLength, MinValue, MaxValue, ConstraintDescription, Description, NoEcho. Every violation
-//    is reported, each naming its parameter.
+//  * Parameters: Type String or Number; Default, AllowedValues, AllowedPattern (the whole value, in
+//    ECMAScript syntax), MinLength and MaxLength (String only), MinValue, MaxValue, ConstraintDescription,
+//    Description, NoEcho. A value is at most 4096 bytes long, as on CloudFormation. Every violation is
+//    reported, each naming its parameter.
 //  * Intrinsics, short (!Ref) and long (Fn::GetAtt) forms: Ref, Fn::GetAtt, Fn::Sub, Fn::Join,
 //    Fn::Select, Fn::Split, Fn::FindInMap; pseudo parameters AWS::AccountId, AWS::Region, AWS::StackName,
 //    AWS::StackId, AWS::Partition, AWS::URLSuffix and AWS::NoValue. Ref of a profile is its id, as on AWS;
 //    Fn::GetAtt gives InferenceProfileArn, InferenceProfileId, InferenceProfileIdentifier, Status,
 //    CreatedAt, UpdatedAt, Type and Models (a list of model ARNs).
 //  * Every error says file:line:column and what is wrong; YAML syntax errors (a broken indentation, say)
-//    are reported at their line by the parser.
+//    are reported at their line by the parser. YAML aliases (*name) are refused, as CloudFormation does.
 //
 // Thread-safety: a Template is immutable once parsed.
 #pragma once
@@ -46,6 +47,7 @@ struct TemplateResource {
   Location where;
   std::vector<std::string> depends_on;  // DependsOn and every resource its properties refer to
   bool retain = false;                  // DeletionPolicy: Retain
+  bool retain_on_replace = false;       // UpdateReplacePolicy: Retain (the old profile of a Replace is kept)
 };
 
 struct TemplateOutput {
@@ -105,14 +107,13 @@ class Template {
   // The managed resources in an order where each comes after those it refers to.
   const std::vector<std::string>& deploy_order() const { return deploy_order_; }
 
-  // The parameter values: given ones checked, defaults filled in. ValidationException naming every
-  // parameter that is missing, unknown or breaks a constraint.
-  Result<std::map<std::string, std::string>> resolve_parameters(const std::map<std::string, std::string>& given) const;
-
-  // For checks without every value (`tollgate validate`): the given values of the template's parameters
-  // and the defaults of the rest, unchecked; a parameter with neither is left out, so what uses it is
-  // unknown. Given names the template does not declare are ignored.
-  std::map<std::string, std::string> known_parameters(const std::map<std::string, std::string>& given) const;
+  // The parameter values: given ones and defaults, each checked against its parameter's constraints.
+  // ValidationException naming every parameter that breaks a constraint, and with require_every_value
+  // (`tollgate apply`) every one that has no value and every given name the template does not declare.
+  // Without it (`tollgate validate` checks templates without all their parameters) a parameter with no value
+  // is left out, so what uses it is unknown, and given names the template does not declare are ignored.
+  Result<std::map<std::string, std::string>> resolve_parameters(const std::map<std::string, std::string>& given,
+                                                                bool require_every_value = true) const;
 
   // The profile `logical_id` declares, given the resolved parameters (inputs.parameters) and the
   // attributes of the other resources. A parameter missing from inputs.parameters is an unknown value.

@@ -406,6 +406,10 @@ TEST(TemplateTest, StructuralProblemsAreRefusedAtTheirFileLineAndColumn) {
       {"invalid AllowedPattern",
        "Parameters:\n  Team:\n    Type: String\n    AllowedPattern: '[a-'\n" + one_profile(kBotProperties),
        {"bad.yaml:4:21: AllowedPattern of 'Team' is not a valid regular expression"}},
+      {"a Java-only AllowedPattern",
+       "Parameters:\n  Team:\n    Type: String\n    AllowedPattern: '(?i)[a-z]+'\n" + one_profile(kBotProperties),
+       {"bad.yaml:4:21: AllowedPattern of 'Team' is not a valid regular expression", "ECMAScript syntax",
+        "(?i) or \\p{Alnum} are not supported"}},
       {"a non-numeric MinLength",
        "Parameters:\n  Team:\n    Type: String\n    MinLength: two\n" + one_profile(kBotProperties),
        {"bad.yaml:4:16: MinLength of 'Team' must be a number"}},
@@ -499,6 +503,189 @@ TEST(TemplateTest, EveryParameterProblemIsReportedAtOnce) {
   EXPECT_TRUE(contains(message, "Team: 'X' is shorter than MinLength 2")) << message;
   EXPECT_TRUE(contains(message, "Team: 'X' does not match AllowedPattern")) << message;
   EXPECT_FALSE(contains(message, "Team: no value")) << message;
+}
+
+TEST(TemplateTest, ALogicalIdIsAtMost255AlphanumericCharactersAndAHugeOneIsRefusedWithoutRecursing) {
+  const std::string longest(255, 'A');
+  Template t = parsed("Resources:\n  " + longest + ":\n    Type: AWS::S3::Bucket\n");
+  EXPECT_EQ(t.resources()[0].logical_id, longest);
+
+  const std::string too_long = parse_error("Resources:\n  " + std::string(256, 'A') + ":\n    Type: AWS::S3::Bucket\n");
+  EXPECT_TRUE(contains(too_long, "bad.yaml:2:3: logical id 'AAAA")) << too_long;
+  EXPECT_TRUE(contains(too_long, "' is 256 characters long; CloudFormation allows at most 255")) << too_long;
+
+  // A regular expression would recurse once per character here, and overflow the stack. (YAML limits an
+  // implicit key to 1024 characters; an explicit "? key" has no limit.)
+  const std::string huge =
+      parse_error("Resources:\n  ? " + std::string(1 << 20, 'A') + "\n  : Type: AWS::S3::Bucket\n");
+  EXPECT_TRUE(contains(huge, "is 1048576 characters long")) << huge.substr(0, 300);
+  EXPECT_LT(huge.size(), 1000u) << "the message shows the start of the id only";
+
+  const std::string punctuated = parse_error("Resources:\n  My-Bucket:\n    Type: AWS::S3::Bucket\n");
+  EXPECT_TRUE(contains(punctuated, "bad.yaml:2:3: logical id 'My-Bucket' must be alphanumeric")) << punctuated;
+}
+
+TEST(TemplateTest, AParameterValueOver4096BytesIsRefusedNamingItsParameterWithoutMatchingItsPattern) {
+  Template t =
+      parsed("Parameters:\n  Team:\n    Type: String\n    AllowedPattern: '[a-z]+'\n" + one_profile(kBotProperties));
+  ASSERT_TRUE(t.resolve_parameters({{"Team", std::string(4096, 'a')}}).ok());
+  for (size_t size : {size_t{4097}, size_t{1} << 20}) {  // a megabyte would overflow std::regex_match's stack
+    SCOPED_TRACE(size);
+    auto r = t.resolve_parameters({{"Team", std::string(size, 'a')}});
+    ASSERT_FALSE(r.ok());
+    const std::string& message = r.error().message();
+    EXPECT_TRUE(contains(
+        message, "Team: the value is " + std::to_string(size) + " bytes long; CloudFormation allows at most 4096"))
+        << message.substr(0, 300);
+    EXPECT_LT(message.size(), 300u) << "the value is not echoed";
+  }
+}
+
+TEST(TemplateTest, AValueLongerThanMaxLengthIsNotMatchedAgainstAllowedPattern) {
+  Template t = parsed("Parameters:\n  Team:\n    Type: String\n    MaxLength: 8\n    AllowedPattern: '[a-z]+'\n" +
+                      one_profile(kBotProperties));
+  auto r = t.resolve_parameters({{"Team", "ABCDEFGHIJ"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(contains(r.error().message(), "Team: 'ABCDEFGHIJ' is longer than MaxLength 8")) << r.error().message();
+  EXPECT_FALSE(contains(r.error().message(), "AllowedPattern")) << r.error().message();
+  auto short_one = t.resolve_parameters({{"Team", "ABC"}});
+  ASSERT_FALSE(short_one.ok());
+  EXPECT_TRUE(contains(short_one.error().message(), "Team: 'ABC' does not match AllowedPattern [a-z]+"))
+      << short_one.error().message();
+}
+
+TEST(TemplateTest, AnAllowedPatternOver1024CharactersIsRefusedAtItsLocation) {
+  const std::string message = parse_error("Parameters:\n  Team:\n    Type: String\n    AllowedPattern: '" +
+                                          std::string(1025, 'a') + "'\n" + one_profile(kBotProperties));
+  EXPECT_TRUE(contains(message,
+                       "bad.yaml:4:21: AllowedPattern of 'Team' is 1025 characters long; tollgate allows at "
+                       "most 1024"))
+      << message.substr(0, 300);
+  parsed("Parameters:\n  Team:\n    Type: String\n    AllowedPattern: '" + std::string(1024, 'a') + "'\n" +
+         one_profile(kBotProperties));
+}
+
+TEST(TemplateTest, AYamlAliasIsRefusedAtItsLocationAsCloudFormationDoes) {
+  const std::string message = parse_error(one_profile(
+      "      InferenceProfileName: &name bot\n      Description: *name\n      ModelSource:\n        CopyFrom: x\n"));
+  EXPECT_TRUE(contains(message, "bad.yaml:6:20: YAML aliases (*name) are not supported in CloudFormation templates"))
+      << message;
+  EXPECT_TRUE(contains(message, "1 problem(s)")) << message;
+}
+
+TEST(TemplateTest, NestedYamlAliasesAreRefusedWithoutExpandingThem) {
+  // "Billion laughs": yaml-cpp shares an aliased node, so walking this tree would visit 10^9 nodes.
+  std::string text = "Metadata:\n  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int level = 1; level <= 9; ++level) {
+    const std::string previous = "*l" + std::to_string(level - 1);
+    text += "  l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i) text += (i ? ", " : "") + previous;
+    text += "]\n";
+  }
+  const std::string message = parse_error(text + one_profile(kBotProperties));
+  EXPECT_TRUE(contains(message, "The template has 90 problem(s):")) << message;
+  EXPECT_TRUE(contains(message, "bad.yaml:3:12: YAML aliases (*l0) are not supported")) << message;
+  EXPECT_TRUE(contains(message, "... and 80 more aliases")) << message;
+}
+
+TEST(TemplateTest, AProfileWithoutPropertiesIsALocatedProblemAlongsideTheOthers) {
+  const std::string message =
+      parse_error("Extras: {}\nResources: {P: {Type: AWS::Bedrock::ApplicationInferenceProfile}}\n");
+  EXPECT_TRUE(contains(message, "2 problem(s)")) << message;
+  EXPECT_TRUE(contains(message, "bad.yaml:1:1: unknown section 'Extras'")) << message;
+  EXPECT_TRUE(contains(message, "bad.yaml:2:13: resource 'P' needs Properties")) << message;
+  EXPECT_FALSE(contains(message, "cannot read the template")) << message;
+}
+
+TEST(TemplateTest, AResourceConditionIsReportedOnceNotAlsoAsAnUnknownField) {
+  const std::string message = parse_error(one_profile(kBotProperties, "    Condition: IsProd\n"));
+  EXPECT_TRUE(contains(message, "1 problem(s)")) << message;
+  EXPECT_TRUE(contains(message, "bad.yaml:8:16: resource 'Bot' has a Condition")) << message;
+  EXPECT_FALSE(contains(message, "unknown resource field")) << message;
+}
+
+TEST(TemplateTest, NoEchoTrueInAnyCaseKeepsTheValueOutOfMessages) {
+  for (const std::string no_echo : {"true", "True", "TRUE", "'true'"}) {
+    SCOPED_TRACE(no_echo);
+    Template t = parsed("Parameters:\n  Secret:\n    Type: String\n    MaxLength: 4\n    NoEcho: " + no_echo + "\n" +
+                        one_profile(kBotProperties));
+    auto r = t.resolve_parameters({{"Secret", "hunter2"}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(contains(r.error().message(), "Secret: the value is longer than MaxLength 4")) << r.error().message();
+    EXPECT_FALSE(contains(r.error().message(), "hunter2")) << r.error().message();
+  }
+}
+
+TEST(TemplateTest, ParameterFieldsThatHoldOneValueRefuseListsMappingsAndNullsAtTheirLocation) {
+  const std::vector<BadTemplate> cases = {
+      {"a list Default",
+       "Parameters:\n  Team:\n    Type: String\n    Default: [a, b]\n" + one_profile(kBotProperties),
+       {"bad.yaml:4:14: Default of 'Team' must be a single value, not a list (write it as one string)"}},
+      {"an empty Default",
+       "Parameters:\n  Team:\n    Type: String\n    Default:\n" + one_profile(kBotProperties),
+       {"bad.yaml:4:5: Default of 'Team' is empty (null); write Default: '' for an empty string"}},
+      {"a list among AllowedValues",
+       "Parameters:\n  Team:\n    Type: String\n    AllowedValues: [dev, [a, b]]\n" + one_profile(kBotProperties),
+       {"bad.yaml:4:26: each AllowedValues item of 'Team' must be a single value, not a list or mapping"}},
+      {"a null among AllowedValues",
+       "Parameters:\n  Team:\n    Type: String\n    AllowedValues:\n      - dev\n      -\n" +
+           one_profile(kBotProperties),
+       {"bad.yaml:4:5: AllowedValues item 2 of 'Team' is empty (null); quote it ('') or remove it"}},
+      {"a list AllowedPattern",
+       "Parameters:\n  Team:\n    Type: String\n    AllowedPattern: ['[a-z]+']\n" + one_profile(kBotProperties),
+       {"bad.yaml:4:21: AllowedPattern of 'Team' must be a string"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.label);
+    const std::string message = parse_error(c.text);
+    for (const auto& part : c.message_parts) EXPECT_TRUE(contains(message, part)) << message;
+    EXPECT_FALSE(contains(message, "has no Default")) << message;
+  }
+}
+
+TEST(TemplateTest, MinLengthAndMaxLengthDoNotApplyToANumberParameter) {
+  Template t = parsed(
+      "Parameters:\n  Replicas:\n    Type: Number\n    Default: 42\n    MinLength: 5\n"
+      "    MaxLength: 1\n    MaxValue: 50\n" +
+      one_profile(kBotProperties));
+  auto r = t.resolve_parameters({});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->at("Replicas"), "42");
+  auto above = t.resolve_parameters({{"Replicas", "51"}});
+  ASSERT_FALSE(above.ok());
+  EXPECT_TRUE(contains(above.error().message(), "Replicas: '51' is more than MaxValue 50")) << above.error().message();
+}
+
+TEST(TemplateTest, WithoutRequiringEveryValueParametersWithNoValueAreLeftOutButEveryKnownValueIsChecked) {
+  Template t = parsed(kSupportBot);  // Team has no Default
+  auto partial = t.resolve_parameters({{"Colour", "blue"}}, false);
+  ASSERT_TRUE(partial.ok()) << partial.error().message();
+  EXPECT_EQ(partial->count("Team"), 0u) << "left out, so what uses it is unknown";
+  EXPECT_EQ(partial->count("Colour"), 0u) << "a name the template does not declare is ignored";
+  EXPECT_EQ(partial->at("Environment"), "dev");
+  EXPECT_EQ(partial->at("ProfileName"), "support-bot");
+
+  auto spec = t.profile("SupportProfile", inputs_with(*partial), nothing_deployed);
+  ASSERT_TRUE(spec.ok()) << spec.error().message();
+  EXPECT_EQ(spec->unknown_tag_values, (std::set<std::string>{"team", "aws-cost:team"}));
+
+  auto broken = t.resolve_parameters({{"Environment", "qa"}, {"Team", "X"}}, false);
+  ASSERT_FALSE(broken.ok());
+  const std::string& message = broken.error().message();
+  EXPECT_TRUE(contains(message, "Environment: 'qa' is not one of the AllowedValues")) << message;
+  EXPECT_TRUE(contains(message, "Team: 'X' is shorter than MinLength 2")) << message;
+  EXPECT_TRUE(contains(message, "Team: 'X' does not match AllowedPattern")) << message;
+
+  // A Default is a known value too, and checked like a given one.
+  Template bad_default = parsed(
+      "Parameters:\n  Env:\n    Type: String\n    Default: qa\n"
+      "    AllowedValues: [dev, prod]\n  Owner:\n    Type: String\n" +
+      one_profile(kBotProperties));
+  auto defaults = bad_default.resolve_parameters({}, false);
+  ASSERT_FALSE(defaults.ok());
+  EXPECT_TRUE(contains(defaults.error().message(), "Env: 'qa' is not one of the AllowedValues: dev, prod"))
+      << defaults.error().message();
+  EXPECT_FALSE(contains(defaults.error().message(), "Owner")) << defaults.error().message();
 }
 
 }  // namespace

@@ -251,12 +251,17 @@ class StacksTest(unittest.TestCase):
                           ": note: " not in line], [], "the good template has no violation")
         self.assertIn("1 violation(s)", done.stderr)
 
-        # A value that breaks allowedEnvironments is reported at its tag's line.
+        # A parameter value its constraints refuse is reported naming the parameter.
         done = self.tollgate("validate", "--policy", str(self.policy), str(good), "--param", "Environment=qa")
         self.assertEqual(done.returncode, 1, done.stdout)
+        self.assertIn("Environment: 'qa' is not one of the AllowedValues: dev, staging, prod", done.stdout)
+        # A tag value that breaks allowedEnvironments is reported at its tag's line.
+        literal = self.write("literal.yaml", TEMPLATE.replace("Value: !Ref Environment", "Value: qa"))
+        done = self.tollgate("validate", "--policy", str(self.policy), str(literal))
+        self.assertEqual(done.returncode, 1, done.stdout)
         env_line = TEMPLATE.splitlines().index("        - Key: environment") + 1
-        self.assertIn(f"{good}:{env_line}:11: SupportBotProfile:", done.stdout)
-        self.assertIn("environment", done.stdout)
+        self.assertIn(f"{literal}:{env_line}:11: SupportBotProfile: The tag 'environment' must be one of dev, "
+                      "staging, prod", done.stdout)
 
         done = self.tollgate("validate", "--policy", str(self.policy), str(good))
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
