@@ -864,6 +864,7 @@ Result<std::map<std::string, std::string>> Template::resolve_parameters(const st
     // Named references, not a structured binding: the lambdas below capture them (Clang < 16 cannot).
     const std::string& name = parameter.first;
     const YAML::Node& definition = parameter.second;
+    const std::string at = impl_->where(definition).str() + ": ";  // the parameter's definition
     auto given_value = given.find(name);
     std::string value;
     if (given_value != given.end()) {
@@ -872,19 +873,19 @@ Result<std::map<std::string, std::string>> Template::resolve_parameters(const st
       value = definition["Default"].Scalar();
     } else {
       if (require_every_value) {
-        problems.push_back(name + ": no value (pass --param " + name + "=VALUE; the parameter has no Default)");
+        problems.push_back(at + name + ": no value (pass --param " + name + "=VALUE; the parameter has no Default)");
       }
       continue;
     }
     const bool secret = equals_ignoring_case(scalar_of(definition["NoEcho"]), "true");
     if (value.size() > kMaxParameterValueLength) {
-      problems.push_back(name + ": the value is " + std::to_string(value.size()) +
+      problems.push_back(at + name + ": the value is " + std::to_string(value.size()) +
                          " bytes long; CloudFormation allows at most " + std::to_string(kMaxParameterValueLength));
       continue;
     }
     const std::string constraint = scalar_of(definition["ConstraintDescription"]);
     auto report = [&](const std::string& what) {
-      problems.push_back(name + ": " + (secret ? "the value" : "'" + value + "'") + " " + what +
+      problems.push_back(at + name + ": " + (secret ? "the value" : "'" + value + "'") + " " + what +
                          (constraint.empty() ? "" : " (" + constraint + ")"));
     };
     // Checked to be a number by parse(); std::stod would throw on one it deems out of range (1e-320).
@@ -937,7 +938,7 @@ Result<std::map<std::string, std::string>> Template::resolve_parameters(const st
     values[name] = value;
   }
   if (!problems.empty()) {
-    std::string message = "Parameters (" + impl_->file + "):";
+    std::string message = "The parameters have " + std::to_string(problems.size()) + " problem(s):";
     for (const auto& p : problems) message += "\n  " + p;
     return Error(ErrorCode::Validation, std::move(message));
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <regex>
 #include <string>
 
 namespace tollgate::stacks {
@@ -497,7 +498,9 @@ TEST(TemplateTest, EveryParameterProblemIsReportedAtOnce) {
   auto r = t.resolve_parameters({{"Environment", "qa"}, {"Team", "X"}, {"Colour", "blue"}});
   ASSERT_FALSE(r.ok());
   const std::string& message = r.error().message();
-  EXPECT_TRUE(contains(message, "Parameters (stack.yaml):")) << message;
+  EXPECT_TRUE(contains(message, "The parameters have ")) << message;
+  EXPECT_TRUE(std::regex_search(message, std::regex(R"(stack\.yaml:[0-9]+:[0-9]+: Environment: 'qa')")))
+      << "each problem at its parameter's definition: " << message;
   EXPECT_TRUE(contains(message, "--param Colour")) << message;
   EXPECT_TRUE(contains(message, "Environment: 'qa' is not one of the AllowedValues")) << message;
   EXPECT_TRUE(contains(message, "Team: 'X' is shorter than MinLength 2")) << message;
