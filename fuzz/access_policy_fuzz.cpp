@@ -1,8 +1,9 @@
 // libFuzzer target: the access-policy parser of src/govern/access_policy.h on arbitrary bytes (a policy
 // comes from the configuration, but its JSON is parsed by hand-written validation). Besides not crashing,
-// checks the invariants authorization relies on: a parsed policy evaluates every request to one decision,
-// an explicit allow is an allow, and the glob matcher terminates on hostile patterns. A broken invariant
-// aborts, which libFuzzer and replay_main.cpp report as a crash.
+// checks the invariants authorization relies on: an applicable Deny wins over any Allow whatever the
+// statements' order, an explicit allow is an allow, a refusal says what is wrong, and the glob matcher
+// terminates on hostile patterns. A broken invariant aborts, which libFuzzer and replay_main.cpp report as
+// a crash.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +16,7 @@ namespace {
 
 using tollgate::govern::AccessPolicy;
 using tollgate::govern::Decision;
+using tollgate::govern::Effect;
 
 void check(bool ok) {
   if (!ok) std::abort();
@@ -30,14 +32,23 @@ constexpr std::string_view kResources[] = {
 void fuzz_policy(std::string_view input) {
   auto policy = AccessPolicy::parse(input);
   if (!policy.ok()) {
-    check(!policy.error().message().empty());
+    constexpr std::string_view kPrefix = "The access policy is invalid: ";
+    const std::string& message = policy.error().message();
+    check(message.starts_with(kPrefix) && message.size() > kPrefix.size());  // it says what is wrong
     return;
   }
   for (auto action : kActions) {
     for (auto resource : kResources) {
-      Decision decision = policy->evaluate(action, resource);
-      check(decision == Decision::Allow || decision == Decision::ExplicitDeny || decision == Decision::ImplicitDeny);
-      if (policy->allows_explicitly(action, resource)) check(decision == Decision::Allow);
+      // IAM's rule, whatever the statements' order: any applicable Deny wins, else any applicable Allow.
+      bool any_deny = false, any_allow = false;
+      for (const auto& statement : policy->statements()) {
+        if (statement.applies_to(action, resource)) (statement.effect == Effect::Deny ? any_deny : any_allow) = true;
+      }
+      const Decision expected = any_deny    ? Decision::ExplicitDeny
+                                : any_allow ? Decision::Allow
+                                            : Decision::ImplicitDeny;
+      check(policy->evaluate(action, resource) == expected);
+      if (policy->allows_explicitly(action, resource)) check(expected == Decision::Allow);
     }
   }
 }

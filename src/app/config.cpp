@@ -14,6 +14,7 @@
 #include "app/credits_command.h"
 #include "core/error.h"
 #include "govern/access_policy.h"
+#include "ledger/tag_set.h"
 
 namespace tollgate::app {
 namespace {
@@ -81,24 +82,6 @@ void check_iam_name(const std::string& path, const YAML::Node& node, const std::
   }
 }
 
-void append_json_string(std::string& out, const std::string& text) {
-  out += '"';
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[(c >> 4) & 0xf];
-      out += kHex[c & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
 // A YAML node as JSON text: every scalar a string (a policy holds nothing else), null as null.
 void append_json(std::string& out, const YAML::Node& node) {
   if (node.IsMap()) {
@@ -107,7 +90,7 @@ void append_json(std::string& out, const YAML::Node& node) {
     for (const auto& item : node) {
       if (!first) out += ',';
       first = false;
-      append_json_string(out, item.first.Scalar());
+      ledger::append_json_string(out, item.first.Scalar());
       out += ':';
       append_json(out, item.second);
     }
@@ -120,7 +103,7 @@ void append_json(std::string& out, const YAML::Node& node) {
     }
     out += ']';
   } else if (node.IsScalar()) {
-    append_json_string(out, node.Scalar());
+    ledger::append_json_string(out, node.Scalar());
   } else {
     out += "null";
   }

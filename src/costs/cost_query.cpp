@@ -91,7 +91,7 @@ std::string_view dimension_value(Dimension dimension, const Fact& fact) {
     case Dimension::ResourceId:
       return fact.dims->resource_id;
     case Dimension::IamPrincipal:
-      return fact.credit ? std::string_view() : std::string_view(fact.dims->principal);
+      return fact.dims->principal;  // empty for a credit
   }
   return "";
 }
@@ -169,25 +169,6 @@ struct Decision {
   size_t group;  // index into the query's group keys
 };
 
-// The decisions of the last (dims, tags, credit) seen, per token type: rollup rows come in key order, so
-// consecutive facts mostly differ in their token type alone, and are decided without a hash lookup.
-struct RecentDecisions {
-  const FactDims* dims = nullptr;
-  const std::vector<Tag>* tags = nullptr;
-  const CreditGrant* credit = nullptr;
-  std::array<const Decision*, 4> by_type{};
-
-  const Decision*& slot(const FactKey& key) {
-    if (key.dims != dims || key.tags != tags || key.credit != credit) {
-      dims = key.dims;
-      tags = key.tags;
-      credit = key.credit;
-      by_type.fill(nullptr);
-    }
-    return by_type[static_cast<size_t>(key.token_type)];
-  }
-};
-
 }  // namespace
 
 Result<std::vector<CostPeriod>> run_cost_query(FactSource& source, const CostQuery& query) {
@@ -216,12 +197,10 @@ Result<std::vector<CostPeriod>> run_cost_query(FactSource& source, const CostQue
   };
 
   size_t period = 0;
-  RecentDecisions recent;
   auto status = source.scan(query.start, query.end, query.account, [&](const Fact& fact) {
     while (period + 1 < periods.size() && fact.hour >= periods[period].end) ++period;  // facts come in hour order
-    const FactKey key = key_of(fact);
-    const Decision*& decision = recent.slot(key);
-    if (!decision) decision = decide(fact, key);
+    // One lookup per fact: consecutive rollup rows differ in their usage type, so they rarely share a key.
+    const Decision* decision = decide(fact, key_of(fact));
     if (!decision->kept) return;
     const Amounts amounts = amounts_of(fact);
     periods[period].total += amounts;

@@ -648,5 +648,38 @@ TEST_F(CostQueryTest, ExportRowsAreSplitPerPrincipalWhoseArnTheyCarry) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(CostQueryTest, ACreditPayingForTwoCallersMakesOneCreditRowNotOnePerHiddenCaller) {
+  principal_ = kAlice;
+  add("a", "2026-11-03T10:05:00Z", {}, 100, 1000);
+  principal_ = kBob;
+  add("b", "2026-11-03T10:20:00Z", {}, 100, 3000);
+  // Largest charge first: Bob's input (3000), then 500 of Alice's input, in the same hour and resource.
+  std::vector<CreditGrant> grants = {grant("promo", 3500, "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")};
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("tollgate-export-credit-" + std::to_string(getpid()))).string();
+  FactSource source(*ledger_, catalog_, ActivationTimeline{});
+  source.set_credits(grants);
+  ExportRequest request;
+  request.format = ExportFormat::Cur2;
+  request.month = at("2026-11-01T00:00:00Z");
+  request.directory = dir;
+  auto result = write_export(source, request, at("2026-12-04T00:00:00Z"));
+  ASSERT_TRUE(result.ok()) << result.error().message();
+  const auto& columns = export_columns(ExportFormat::Cur2);
+  std::vector<int64_t> credit_rows;
+  auto lines = gunzip_lines(result->files.at(0));
+  for (size_t i = 1; i < lines.size(); ++i) {
+    auto fields = csv_fields(lines[i]);
+    ASSERT_EQ(fields.size(), columns.size()) << lines[i];
+    auto column = [&](std::string_view name) {
+      return fields[std::find(columns.begin(), columns.end(), name) - columns.begin()];
+    };
+    if (column("line_item_line_item_type") == "Credit")
+      credit_rows.push_back(nano_of(column("line_item_unblended_cost")));
+  }
+  EXPECT_EQ(credit_rows, std::vector<int64_t>{-3500});
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace tollgate::costs

@@ -238,8 +238,8 @@ struct RowText {
 
   std::string_view record_type() const { return credit ? kCreditRecordType : kRecordType; }
   std::string_view resource_id() const { return credit ? std::string_view() : std::string_view(d.resource_id); }
-  // The caller's IAM ARN; a Credit row has none, as it has no resource.
-  std::string_view principal() const { return credit ? std::string_view() : std::string_view(d.principal); }
+  // The caller's IAM ARN; a Credit row has none (its dims carry none), as it has no resource.
+  std::string_view principal() const { return d.principal; }
 
   const FactDims& d;
   const CreditGrant* credit;

@@ -44,6 +44,12 @@ const FactDims* FactSource::dims_of(std::string_view account, std::string_view p
   return dims_.emplace(std::move(key), std::move(dims)).first->second.get();
 }
 
+// A credit pays for usage, not for a caller: its line items carry no principal, so a grant that pays for
+// several callers' usage of one hour and resource makes one Credit row, not one per hidden caller.
+const FactDims* FactSource::credit_dims_of(const FactDims& usage) {
+  return dims_of(usage.account_id, usage.profile_arn, usage.model_id, usage.billing_region, usage.operation, "");
+}
+
 const std::vector<Tag>* FactSource::tags_of(const std::string& canonical, TimePoint at) {
   auto key = std::make_pair(canonical, timeline_.epoch(at));
   auto it = tags_.find(key);
@@ -96,7 +102,10 @@ Status FactSource::scan(TimePoint since, TimePoint until, const std::optional<st
     const bool shown = hour.front().hour >= since;
     std::vector<Fact> credited;
     allocator.apply(hour, [&](const Fact& usage, const CreditGrant& grant, int64_t amount) {
-      if (shown) credited.push_back(Fact{usage.hour, usage.dims, usage.tags, usage.token_type, 0, -amount, &grant});
+      if (shown) {
+        credited.push_back(
+            Fact{usage.hour, credit_dims_of(*usage.dims), usage.tags, usage.token_type, 0, -amount, &grant});
+      }
     });
     if (shown) {
       for (const Fact& f : hour) visit(f);

@@ -96,6 +96,7 @@ class FactSource {
  private:
   using DimsKey = std::tuple<std::string, std::string, std::string, std::string, std::string, std::string>;
   using DimsIds = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;  // the ledger's ids of a DimsKey
+  const FactDims* credit_dims_of(const FactDims& usage);
   const FactDims* dims_of(std::string_view account, std::string_view profile_arn, std::string_view model,
                           std::string_view region, std::string_view operation, std::string_view principal);
   const std::vector<Tag>* tags_of(const std::string& canonical, TimePoint at);

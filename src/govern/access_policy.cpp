@@ -200,18 +200,6 @@ bool action_matches(std::string_view pattern, std::string_view action) { return 
 
 bool resource_matches(std::string_view pattern, std::string_view resource) { return glob(pattern, resource, false); }
 
-std::string_view to_string(Decision decision) {
-  switch (decision) {
-    case Decision::Allow:
-      return "allow";
-    case Decision::ExplicitDeny:
-      return "explicit deny";
-    case Decision::ImplicitDeny:
-      return "implicit deny";
-  }
-  return "implicit deny";
-}
-
 bool PolicyStatement::applies_to(std::string_view action, std::string_view resource) const {
   return any_matches(actions, action, true) != not_action && any_matches(resources, resource, false) != not_resource;
 }

@@ -65,6 +65,4 @@ class AccessPolicy {
 bool action_matches(std::string_view pattern, std::string_view action);
 bool resource_matches(std::string_view pattern, std::string_view resource);
 
-std::string_view to_string(Decision decision);
-
 }  // namespace tollgate::govern
