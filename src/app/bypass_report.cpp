@@ -9,6 +9,7 @@
 #include <map>
 
 #include "app/usage_command.h"
+#include "core/arn.h"
 #include "core/error.h"
 #include "core/time_format.h"
 #include "govern/authorization.h"
@@ -20,17 +21,14 @@ namespace {
 namespace json = boost::json;
 
 std::string kind_of(const std::string& resource_arn) {
-  return resource_arn.find(":inference-profile/") != std::string::npos ? "system-profile" : "foundation-model";
+  auto arn = parse_arn(resource_arn);
+  return arn && arn->resource_type == "inference-profile" ? "system-profile" : "foundation-model";
 }
 
 // "foundation-model/anthropic.claude-3-haiku-20240307-v1:0": the ARN's resource part, enough in a table.
-std::string short_arn(const std::string& arn) {
-  size_t at = 0;
-  for (int colons = 0; colons < 5 && at != std::string::npos; ++colons) {
-    at = arn.find(':', at);
-    if (at != std::string::npos) ++at;
-  }
-  return at == std::string::npos ? arn : arn.substr(at);
+std::string short_arn(const std::string& text) {
+  auto arn = parse_arn(text);
+  return arn ? arn->resource_type + "/" + arn->resource_id : text;
 }
 
 void add(BypassByPrincipal& row, const ledger::UsageRecord& r) {
@@ -103,9 +101,7 @@ std::vector<BypassByPrincipal> bypass_by_principal(const std::vector<ledger::Usa
 }
 
 int print_bypass_report(const BypassReportOptions& options, std::ostream& out, const Clock& clock) {
-  if (options.format != "table" && options.format != "json") {
-    throw StartupError("--format must be table or json, not '" + options.format + "'");
-  }
+  check_table_or_json(options.format);
   ledger::UsageQuery query;
   if (options.since) query.since = parse_since(*options.since, clock.now());
   query.limit = std::numeric_limits<size_t>::max();

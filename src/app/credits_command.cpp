@@ -76,9 +76,7 @@ int revoke_credit(const CreditsOptions& options, std::ostream& out) {
 }
 
 int list_credits(const CreditsOptions& options, std::ostream& out, const Clock& clock) {
-  if (options.format != "table" && options.format != "json") {
-    throw StartupError("--format must be table or json, not '" + options.format + "'");
-  }
+  check_table_or_json(options.format);
   auto store = costs::CreditStore::open(billing_db(options.data_dir), true);
   auto grants = store->grants();
   if (!grants.ok()) throw StartupError("cannot read the credits: " + grants.error().message());

@@ -104,10 +104,12 @@ std::unique_ptr<ledger::sqlite::SqliteLedger> open_ledger_for_reading(const std:
   return std::make_unique<ledger::sqlite::SqliteLedger>(options);
 }
 
+void check_table_or_json(const std::string& format) {
+  if (format != "table" && format != "json") throw StartupError("--format must be table or json, not '" + format + "'");
+}
+
 int list_usage(const UsageOptions& options, std::ostream& out, const Clock& clock) {
-  if (options.format != "table" && options.format != "json") {
-    throw StartupError("--format must be table or json, not '" + options.format + "'");
-  }
+  check_table_or_json(options.format);
   auto ledger = open_ledger_for_reading(options.data_dir);
   ledger::UsageQuery query;
   if (options.since) query.since = parse_since(*options.since, clock.now());

@@ -27,6 +27,9 @@ int list_usage(const UsageOptions& options, std::ostream& out, const Clock& cloc
 // when the directory has no ledger.
 std::unique_ptr<ledger::sqlite::SqliteLedger> open_ledger_for_reading(const std::string& data_dir);
 
+// Refuses a --format other than table or json (StartupError).
+void check_table_or_json(const std::string& format);
+
 // Parses --since; throws StartupError with what to write instead.
 TimePoint parse_since(const std::string& text, TimePoint now);
 

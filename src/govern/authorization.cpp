@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "catalog/catalog.h"
+
 namespace tollgate::govern {
 namespace {
 
@@ -12,22 +14,26 @@ namespace json = boost::json;
 
 constexpr std::string_view kApplicationProfileType = ":application-inference-profile/";
 
-std::string bedrock_arn(const OperationCall& call, std::string_view type, std::string_view id, bool with_account) {
-  return "arn:aws:bedrock:" + std::string(call.region) + ":" + (with_account ? std::string(call.account_id) : "") +
-         ":" + std::string(type) + "/" + std::string(id);
+// An application inference profile's ARN, as the profile store writes it (store::ApplicationProfile::arn).
+std::string application_profile_arn(const OperationCall& call, std::string_view id) {
+  return "arn:aws:bedrock:" + std::string(call.region) + ":" + std::string(call.account_id) +
+         ":application-inference-profile/" + std::string(id);
 }
 
 // The ARN an inference-profile identifier (id or ARN) names: system-defined profile ids carry a
-// geography prefix ("us.anthropic…"), application profile ids are plain.
+// geography prefix ("us.anthropic…"), application profile ids are plain. Foundation models and system
+// profiles as the catalog names them, so the control plane and the runtime check the same ARN.
 std::string profile_arn_of(const OperationCall& call) {
   if (call.label.starts_with("arn:")) return std::string(call.label);
-  bool system = call.label.find('.') != std::string_view::npos;
-  return bedrock_arn(call, system ? "inference-profile" : "application-inference-profile", call.label, true);
+  if (call.label.find('.') != std::string_view::npos) {
+    return catalog::system_profile_arn(call.region, call.account_id, call.label);
+  }
+  return application_profile_arn(call, call.label);
 }
 
 std::string model_arn_of(const OperationCall& call) {
   if (call.label.starts_with("arn:")) return std::string(call.label);
-  return bedrock_arn(call, "foundation-model", call.label, false);
+  return catalog::foundation_model_arn(call.region, call.label);
 }
 
 // A string member of the body's top-level object (or of `nested` inside it); empty when absent.
@@ -48,7 +54,7 @@ std::string body_string(std::string_view body, std::string_view member, std::str
 AccessRequest bedrock_request(const OperationCall& call) {
   std::string action = "bedrock:" + std::string(call.operation);
   const std::string_view op = call.operation;
-  if (op == "CreateInferenceProfile") return {action, bedrock_arn(call, "application-inference-profile", "*", true)};
+  if (op == "CreateInferenceProfile") return {action, application_profile_arn(call, "*")};
   if (op == "GetInferenceProfile" || op == "DeleteInferenceProfile") return {action, profile_arn_of(call)};
   if (op == "GetFoundationModel") return {action, model_arn_of(call)};
   if (op == "TagResource" || op == "UntagResource" || op == "ListTagsForResource") {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "catalog/catalog.h"
+
 namespace tollgate::govern {
 namespace {
 
@@ -55,6 +57,17 @@ TEST(AuthorizationTest, OperationsNameIamActionsAndResources) {
   EXPECT_EQ(runtime_action("ConverseStream"), "bedrock:InvokeModelWithResponseStream");
   EXPECT_EQ(runtime_action("InvokeModelWithResponseStream"), "bedrock:InvokeModelWithResponseStream");
   EXPECT_EQ(runtime_action("CountTokens"), "bedrock:CountTokens");
+}
+
+TEST(AuthorizationTest, ModelsAndSystemProfilesAreNamedInTheRegionsPartitionAsTheRuntimeNamesThem) {
+  const std::string model = "anthropic.claude-3-haiku-20240307-v1:0";
+  EXPECT_EQ(access_request_of({"bedrock", "GetFoundationModel", model, "", "us-gov-west-1", "123456789012"}).resource,
+            catalog::foundation_model_arn("us-gov-west-1", model));
+  EXPECT_EQ(access_request_of({"bedrock", "GetFoundationModel", model, "", "us-gov-west-1", "123456789012"}).resource,
+            "arn:aws-us-gov:bedrock:us-gov-west-1::foundation-model/" + model);
+  EXPECT_EQ(
+      access_request_of({"bedrock", "GetInferenceProfile", "us." + model, "", "us-east-1", "123456789012"}).resource,
+      catalog::system_profile_arn("us-east-1", "123456789012", "us." + model));
 }
 
 TEST(AuthorizationTest, DenialsAreInAwsWords) {
