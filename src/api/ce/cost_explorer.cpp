@@ -485,7 +485,7 @@ Result<json::object> CostExplorer::get_dimension_values(const json::object& requ
   TOLLGATE_TRY(source);
   auto totals = totals_by(**source, *period, account, std::move(filter).value(), GroupKey{false, *dimension, ""});
   TOLLGATE_TRY(totals);
-  if (*dimension == Dimension::IamPrincipal) totals->erase("");  // the credits': no principal is no value
+  totals->erase("");  // no value is not a value (a credit's principal, say)
   auto page = page_of_values(std::move(totals).value(), request);
   TOLLGATE_TRY(page);
   json::array values;

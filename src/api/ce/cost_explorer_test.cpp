@@ -7,6 +7,7 @@
 
 #include <future>
 
+#include "costs/credits.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 
 namespace tollgate::api::ce {
@@ -30,7 +31,8 @@ class IamPrincipalTest : public ::testing::Test {
         ledger_(ledger::sqlite::SqliteLedgerOptions{":memory:"}),
         tags_(costs::CostAllocationTags::open(":memory:")),
         clock_(at(30, 12)),
-        ce_(ledger_, *tags_, catalog_, clock_) {}
+        credits_(costs::CreditStore::open(":memory:")),
+        ce_(ledger_, *tags_, catalog_, clock_, {}, credits_.get()) {}
 
   void spend(const std::string& id, const std::string& principal, TimePoint when, int64_t nano_usd) {
     ledger::UsageRecord r;
@@ -65,6 +67,7 @@ class IamPrincipalTest : public ::testing::Test {
   ledger::sqlite::SqliteLedger ledger_;
   std::unique_ptr<costs::CostAllocationTags> tags_;
   ManualClock clock_;
+  std::unique_ptr<costs::CreditStore> credits_;
   CostExplorer ce_;
 };
 
@@ -120,6 +123,22 @@ TEST_F(IamPrincipalTest, UnknownDimensionsNameTheExtensionAndAbsentDoesNotApply)
       kAccount);
   ASSERT_FALSE(absent.ok());
   EXPECT_EQ(absent.error().code(), ErrorCode::Validation);
+}
+
+TEST_F(IamPrincipalTest, ACreditsMissingPrincipalIsNoDimensionValue) {
+  spend("a", kAlice, at(3, 10), 1'000'000'000);
+  ASSERT_TRUE(credits_->grant({"promo", kAccount, "", 500'000'000, at(1, 0), at(30, 0), {}, at(1, 0)}).ok());
+  auto grouped = ce_.get_cost_and_usage(
+      request(std::string("{") + kMonth + R"(, "GroupBy": [{"Type": "DIMENSION", "Key": "IAM_PRINCIPAL"}]})"),
+      kAccount);
+  ASSERT_TRUE(grouped.ok()) << grouped.error().message();
+  EXPECT_EQ(costs_by_group(*grouped).count(""), 1u) << "the credit's group: no principal";
+  auto values = ce_.get_dimension_values(
+      request(R"({"TimePeriod": {"Start": "2026-11-01", "End": "2026-12-01"}, "Dimension": "IAM_PRINCIPAL"})"),
+      kAccount);
+  ASSERT_TRUE(values.ok()) << values.error().message();
+  EXPECT_EQ(json::serialize(values->at("DimensionValues")),
+            std::string(R"([{"Value":")") + kAlice + R"(","Attributes":{}}])");
 }
 
 }  // namespace
